@@ -1,0 +1,175 @@
+#include "blocking_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <system_error>
+
+#include "compute.h"
+#include "http_session.h"
+
+namespace lab {
+namespace {
+
+[[noreturn]] void throw_errno(const char* what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+bool send_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+blocking_listener::blocking_listener(const server_options& options) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw_errno("socket");
+  const int on = 1;
+  ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(options.port);
+  if (::inet_pton(AF_INET, options.host.c_str(), &address.sin_addr) != 1)
+    throw std::system_error(EINVAL, std::generic_category(), "bad --host " + options.host);
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) throw_errno("bind");
+  if (::listen(fd_, SOMAXCONN) < 0) throw_errno("listen");
+  socklen_t length = sizeof address;
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+  port_ = ntohs(address.sin_port);
+}
+
+blocking_listener::~blocking_listener() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int blocking_listener::accept() {
+  for (;;) {
+    const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client >= 0) {
+      const int on = 1;
+      ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+      return client;
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno == EMFILE || errno == ENFILE) {  // out of descriptors: back off, don't spin
+      ::usleep(10'000);
+      continue;
+    }
+    return -1;  // shut down (EINVAL) or a fatal error
+  }
+}
+
+void blocking_listener::close() {
+  // shutdown() wakes a thread blocked in accept() on Linux; close() alone would not.
+  ::shutdown(fd_, SHUT_RDWR);
+}
+
+bool blocking_connections::enter(int fd) {
+  std::lock_guard lock(mutex_);
+  if (stopping_) return false;
+  open_.insert(fd);
+  return true;
+}
+
+void blocking_connections::leave(int fd) {
+  {
+    std::lock_guard lock(mutex_);
+    open_.erase(fd);
+  }
+  // Closed outside the registry, but only after leaving it, so stop() never shuts down a
+  // descriptor number that was already reused.
+  ::close(fd);
+  connection_closed_.notify_all();
+}
+
+bool blocking_connections::stopping() const {
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
+bool blocking_connections::sleep_unless_stopped(std::chrono::milliseconds duration) {
+  std::unique_lock lock(mutex_);
+  return !stop_requested_.wait_for(lock, duration, [this] { return stopping_; });
+}
+
+void blocking_connections::serve_connection(int fd) {
+  if (!enter(fd)) {
+    ::close(fd);
+    return;
+  }
+  // The idle timeout is the socket's receive timeout: a silent client costs this thread at
+  // most that long. The send timeout bounds a client that stops reading.
+  const timeval timeout{static_cast<time_t>(idle_timeout_.count()), 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+
+  http_session session;
+  for (bool open = true; open;) {
+    const next_step step = session.advance();
+    if (!session.output().empty()) {
+      if (!send_all(fd, session.output())) break;
+      session.output_written();
+    }
+    switch (step.what) {
+      case next_step::kind::read: {
+        const std::span<char> space = session.read_space();
+        ssize_t n;
+        do n = ::recv(fd, space.data(), space.size(), 0);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0) open = false;  // EOF, reset, idle timeout (EAGAIN) or stop
+        else session.commit_read(static_cast<std::size_t>(n));
+        break;
+      }
+      case next_step::kind::sleep:
+        if (sleep_unless_stopped(std::chrono::milliseconds(step.amount))) session.finish_sleep();
+        else open = false;
+        break;
+      case next_step::kind::compute:
+        session.finish_compute(compute_xorshift(step.amount));
+        break;
+      case next_step::kind::close:
+        open = false;
+        break;
+    }
+  }
+  leave(fd);
+}
+
+void blocking_connections::stop(std::chrono::milliseconds grace) {
+  std::unique_lock lock(mutex_);
+  stopping_ = true;
+  for (const int fd : open_) ::shutdown(fd, SHUT_RDWR);
+  stop_requested_.notify_all();
+  connection_closed_.wait_for(lock, grace, [this] { return open_.empty(); });
+}
+
+void block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int wait_for_stop_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int signal = 0;
+  sigwait(&set, &signal);
+  return signal;
+}
+
+}  // namespace lab

@@ -1,0 +1,96 @@
+#include "request_parser.h"
+
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <optional>
+
+namespace lab::http {
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+// Receives Beast's callbacks; records what routing needs and discards the body.
+class beast_callbacks final : public bhttp::basic_parser<true> {
+ public:
+  beast_callbacks(std::string& target, int& version, method& verb)
+      : target_(target), version_(version), verb_(verb) {
+    header_limit(max_header_bytes);
+    body_limit(max_body_bytes);
+    eager(true);  // parse header and body in one put() when both are there
+  }
+
+ private:
+  void on_request_impl(bhttp::verb v, beast::string_view, beast::string_view target,
+                       int version, beast::error_code&) override {
+    verb_ = v == bhttp::verb::get ? method::get : v == bhttp::verb::head ? method::head : method::other;
+    // The start line may be consumed before the header is complete, so the target is copied
+    // (into a string whose capacity is reused request after request).
+    target_.assign(target.data(), target.size());
+    version_ = version;
+  }
+  void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
+  void on_field_impl(bhttp::field, beast::string_view, beast::string_view,
+                     beast::error_code&) override {}
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                                 beast::error_code&) override {
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  std::string& target_;
+  int& version_;
+  method& verb_;
+};
+
+int status_for(const beast::error_code& ec) {
+  if (ec == bhttp::error::header_limit) return 431;
+  if (ec == bhttp::error::body_limit) return 413;
+  return 400;
+}
+
+}  // namespace
+
+struct request_parser::impl {
+  std::string target;
+  int version = 11;
+  method verb = method::other;
+  std::optional<beast_callbacks> parser;
+
+  void start_next() { parser.emplace(target, version, verb); }
+};
+
+request_parser::request_parser() : impl_(std::make_unique<impl>()) {
+  impl_->target.reserve(256);
+  impl_->start_next();
+}
+
+request_parser::~request_parser() = default;
+
+parse_result request_parser::parse(std::string_view bytes) {
+  auto& parser = *impl_->parser;
+  std::size_t consumed = 0;
+  for (;;) {
+    beast::error_code ec;
+    const std::size_t n =
+        parser.put(boost::asio::const_buffer(bytes.data() + consumed, bytes.size() - consumed), ec);
+    consumed += n;
+    if (parser.is_done()) {
+      request_ = {impl_->verb, impl_->target, impl_->version, parser.keep_alive()};
+      impl_->start_next();
+      return {parse_status::complete, consumed};
+    }
+    if (ec == bhttp::error::need_more || (!ec && n == 0)) return {parse_status::need_more, consumed};
+    if (ec) return {parse_status::bad, consumed, status_for(ec)};
+    if (consumed == bytes.size()) return {parse_status::need_more, consumed};
+  }
+}
+
+}  // namespace lab::http

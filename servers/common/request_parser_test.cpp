@@ -1,0 +1,126 @@
+#include "request_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace lab::http {
+namespace {
+
+const std::string get_plaintext = "GET /plaintext HTTP/1.1\r\nHost: localhost\r\nUser-Agent: test\r\n\r\n";
+
+TEST(RequestParser, ParsesACompleteRequest) {
+  request_parser parser;
+  const parse_result result = parser.parse(get_plaintext);
+  ASSERT_EQ(result.status, parse_status::complete);
+  EXPECT_EQ(result.consumed, get_plaintext.size());
+  EXPECT_EQ(parser.request().verb, method::get);
+  EXPECT_EQ(parser.request().target, "/plaintext");
+  EXPECT_EQ(parser.request().version, 11);
+  EXPECT_TRUE(parser.request().keep_alive);
+}
+
+// Every split point: the first part alone needs more (unless it is the whole request), and
+// the remainder completes the request, whatever part of it the parser already consumed.
+TEST(RequestParser, CompletesAtEverySplitPoint) {
+  for (std::size_t split = 0; split < get_plaintext.size(); ++split) {
+    request_parser parser;
+    std::string buffer = get_plaintext.substr(0, split);
+    const parse_result first = parser.parse(buffer);
+    ASSERT_EQ(first.status, parse_status::need_more) << "split at " << split;
+    buffer.erase(0, first.consumed);
+    buffer += get_plaintext.substr(split);
+    const parse_result second = parser.parse(buffer);
+    ASSERT_EQ(second.status, parse_status::complete) << "split at " << split;
+    EXPECT_EQ(first.consumed + second.consumed, get_plaintext.size()) << "split at " << split;
+    EXPECT_EQ(parser.request().target, "/plaintext") << "split at " << split;
+  }
+}
+
+TEST(RequestParser, ParsesPipelinedRequestsOneAtATime) {
+  std::string batch;
+  for (int i = 0; i < 16; ++i) batch += "GET /r" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  request_parser parser;
+  std::string_view rest = batch;
+  for (int i = 0; i < 16; ++i) {
+    const parse_result result = parser.parse(rest);
+    ASSERT_EQ(result.status, parse_status::complete);
+    EXPECT_EQ(parser.request().target, "/r" + std::to_string(i));
+    rest.remove_prefix(result.consumed);
+  }
+  EXPECT_TRUE(rest.empty());
+  EXPECT_EQ(parser.parse(rest).status, parse_status::need_more);
+}
+
+TEST(RequestParser, SkipsABodyAndFramesTheNextRequest) {
+  const std::string with_body = "POST /json HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /json HTTP/1.1\r\n\r\n";
+  request_parser parser;
+  const parse_result first = parser.parse(with_body);
+  ASSERT_EQ(first.status, parse_status::complete);
+  EXPECT_EQ(parser.request().verb, method::other);
+  const parse_result second = parser.parse(std::string_view(with_body).substr(first.consumed));
+  ASSERT_EQ(second.status, parse_status::complete);
+  EXPECT_EQ(parser.request().verb, method::get);
+}
+
+TEST(RequestParser, SkipsAChunkedBody) {
+  const std::string chunked =
+      "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nHEAD /y HTTP/1.1\r\n\r\n";
+  request_parser parser;
+  const parse_result first = parser.parse(chunked);
+  ASSERT_EQ(first.status, parse_status::complete);
+  ASSERT_EQ(parser.parse(std::string_view(chunked).substr(first.consumed)).status, parse_status::complete);
+  EXPECT_EQ(parser.request().verb, method::head);
+  EXPECT_EQ(parser.request().target, "/y");
+}
+
+TEST(RequestParser, KeepAliveFollowsVersionAndConnectionHeader) {
+  struct expectation { std::string request; bool keep_alive; int version; };
+  for (const auto& [text, keep_alive, version] : std::vector<expectation>{
+           {"GET / HTTP/1.1\r\n\r\n", true, 11},
+           {"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false, 11},
+           {"GET / HTTP/1.0\r\n\r\n", false, 10},
+           {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true, 10}}) {
+    request_parser parser;
+    ASSERT_EQ(parser.parse(text).status, parse_status::complete) << text;
+    EXPECT_EQ(parser.request().keep_alive, keep_alive) << text;
+    EXPECT_EQ(parser.request().version, version) << text;
+  }
+}
+
+TEST(RequestParser, RejectsMalformedRequestsWith400) {
+  for (const std::string text : {"GET /plaintext\r\n\r\n", "GET /x HTTP/9.9\r\n\r\n",
+                                 "G@T /x HTTP/1.1\r\n\r\n", "GET /x HTTP/1.1\r\nBad Header\r\n\r\n",
+                                 "GET /x HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+                                 "GET /x HTTP/1.1\nHost: x\n\n"}) {
+    request_parser parser;
+    const parse_result result = parser.parse(text);
+    EXPECT_EQ(result.status, parse_status::bad) << text;
+    EXPECT_EQ(result.error_status, 400) << text;
+  }
+}
+
+TEST(RequestParser, RejectsAHeaderSectionOver8KiBWith431) {
+  const std::string big = "GET /x HTTP/1.1\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n";
+  request_parser parser;
+  const parse_result result = parser.parse(big);
+  EXPECT_EQ(result.status, parse_status::bad);
+  EXPECT_EQ(result.error_status, 431);
+}
+
+TEST(RequestParser, AcceptsAHeaderSectionJustUnder8KiB) {
+  std::string request = "GET /x HTTP/1.1\r\nX-Fill: ";
+  request += std::string(8000 - request.size(), 'a') + "\r\n\r\n";
+  request_parser parser;
+  EXPECT_EQ(parser.parse(request).status, parse_status::complete);
+}
+
+TEST(RequestParser, RejectsABodyOver1MiBWith413) {
+  request_parser parser;
+  const parse_result result = parser.parse("POST /x HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n");
+  EXPECT_EQ(result.status, parse_status::bad);
+  EXPECT_EQ(result.error_status, 413);
+}
+
+}  // namespace
+}  // namespace lab::http

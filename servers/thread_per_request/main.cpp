@@ -1,0 +1,31 @@
+// thread_per_request — the classic Apache/Java model: blocking sockets and one OS thread per
+// accepted connection, which serves that connection's requests one after another.
+#include <thread>
+
+#include "blocking_server.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"thread_per_request: one OS thread per connection, blocking I/O"};
+  lab::server_options options;
+  lab::add_server_options(app, options,
+                          {.default_threads = 1,
+                           .threads_help = "accepted for uniformity; threads follow connections"});
+  CLI11_PARSE(app, argc, argv);
+
+  lab::block_stop_signals();  // before any thread exists, so every thread inherits the mask
+  lab::blocking_listener listener(options);
+  lab::blocking_connections connections(options.idle_timeout());
+
+  std::thread acceptor([&] {
+    for (int fd; (fd = listener.accept()) >= 0;)
+      // Detached: the thread's whole life is its connection; stop() waits for them all.
+      std::thread([&connections, fd] { connections.serve_connection(fd); }).detach();
+  });
+  lab::print_listening(options, listener.port(), "thread_per_request", "a thread per connection");
+
+  lab::wait_for_stop_signal();
+  listener.close();
+  acceptor.join();
+  connections.stop(std::chrono::seconds(2));
+  return 0;
+}
