@@ -18,7 +18,7 @@ function(lab_add_test name)
     set(ARG_TIMEOUT 300)
   endif()
   include(GoogleTest)
-  gtest_discover_tests(${name}
+  gtest_discover_tests(${name} NO_PRETTY_VALUES
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
     PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
                ENVIRONMENT "LAB_BIN=${CMAKE_RUNTIME_OUTPUT_DIRECTORY};LAB_ROOT=${PROJECT_SOURCE_DIR}"

@@ -1,0 +1,3 @@
+module concurrencylab/micro
+
+go 1.19
