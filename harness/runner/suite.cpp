@@ -1,0 +1,181 @@
+#include "suite.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace lab {
+namespace {
+
+std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += sep;
+    out += item;
+  }
+  return out;
+}
+
+[[noreturn]] void fail(const std::string& source, const std::string& field, const std::string& why) {
+  throw suite_error(source + ": " + field + ": " + why);
+}
+
+void check_fields(const nlohmann::json& j, const std::vector<std::string>& known,
+                  const std::string& source, const std::string& where) {
+  if (!j.is_object()) fail(source, where.empty() ? "(top level)" : where, "must be an object");
+  for (const auto& [key, value] : j.items()) {
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      fail(source, where + key, "unknown field; valid fields: " + join(known));
+  }
+}
+
+double positive_number(const nlohmann::json& j, const char* key, double fallback, bool required,
+                       const std::string& source, bool allow_zero) {
+  if (!j.contains(key)) {
+    if (required) fail(source, key, "missing (a number of seconds)");
+    return fallback;
+  }
+  const auto& v = j.at(key);
+  if (!v.is_number()) fail(source, key, "must be a number");
+  double d = v.get<double>();
+  if (d < 0 || (!allow_zero && d == 0)) fail(source, key, allow_zero ? "must be >= 0" : "must be > 0");
+  return d;
+}
+
+int positive_int(const nlohmann::json& j, const char* key, int fallback, const std::string& source,
+                 int minimum) {
+  if (!j.contains(key)) return fallback;
+  const auto& v = j.at(key);
+  if (!v.is_number_integer() || v.get<long long>() < minimum)
+    fail(source, key, "must be an integer >= " + std::to_string(minimum));
+  return v.get<int>();
+}
+
+}  // namespace
+
+suite parse_suite(const nlohmann::json& j, const std::string& source) {
+  check_fields(j,
+               {"name", "description", "duration_s", "warmup_s", "primer_s", "timeout_s",
+                "repetitions", "startup_runs", "scenarios"},
+               source, "");
+  suite s;
+  if (!j.contains("name") || !j["name"].is_string() ||
+      !std::regex_match(j["name"].get<std::string>(), std::regex("[a-z0-9_-]+")))
+    fail(source, "name", "required, a string matching [a-z0-9_-]+");
+  s.name = j["name"];
+  if (j.contains("description")) {
+    if (!j["description"].is_string()) fail(source, "description", "must be a string");
+    s.description = j["description"];
+  }
+  s.duration_s = positive_number(j, "duration_s", 0, true, source, false);
+  if (s.duration_s < 1 || s.duration_s != std::floor(s.duration_s))
+    fail(source, "duration_s", "must be a whole number of seconds >= 1 (wrk's -d takes no fractions)");
+  s.warmup_s = positive_number(j, "warmup_s", s.warmup_s, false, source, true);
+  s.primer_s = positive_number(j, "primer_s", s.primer_s, false, source, true);
+  s.timeout_s = positive_number(j, "timeout_s", s.timeout_s, false, source, false);
+  if (s.timeout_s < 1 || s.timeout_s != std::floor(s.timeout_s))
+    fail(source, "timeout_s", "must be a whole number of seconds >= 1 (wrk's --timeout takes no fractions)");
+  s.repetitions = positive_int(j, "repetitions", 1, source, 1);
+  s.startup_runs = positive_int(j, "startup_runs", 10, source, 0);
+
+  if (!j.contains("scenarios") || !j["scenarios"].is_array() || j["scenarios"].empty())
+    fail(source, "scenarios", "required, a non-empty array");
+  std::set<std::string> names;
+  for (size_t i = 0; i < j["scenarios"].size(); ++i) {
+    const auto& sj = j["scenarios"][i];
+    const std::string where = "scenarios[" + std::to_string(i) + "].";
+    check_fields(sj, {"name", "path", "pipeline", "connections", "wrk_threads"}, source, where);
+    scenario sc;
+    if (!sj.contains("name") || !sj["name"].is_string() ||
+        !std::regex_match(sj["name"].get<std::string>(), std::regex("[a-z0-9_]+")))
+      fail(source, where + "name", "required, a string matching [a-z0-9_]+");
+    sc.name = sj["name"];
+    if (!names.insert(sc.name).second) fail(source, where + "name", "duplicate scenario '" + sc.name + "'");
+    if (!sj.contains("path") || !sj["path"].is_string() || sj["path"].get<std::string>().empty() ||
+        sj["path"].get<std::string>()[0] != '/')
+      fail(source, where + "path", "required, a request target starting with '/'");
+    sc.path = sj["path"];
+    sc.pipeline = positive_int(sj, "pipeline", 1, source + " " + where, 1);
+    sc.wrk_threads = positive_int(sj, "wrk_threads", 0, source + " " + where, 0);
+    if (!sj.contains("connections") || !sj["connections"].is_array() || sj["connections"].empty())
+      fail(source, where + "connections", "required, a non-empty array of integers >= 1");
+    int previous = 0;
+    for (const auto& c : sj["connections"]) {
+      if (!c.is_number_integer() || c.get<long long>() < 1 || c.get<long long>() > 100000)
+        fail(source, where + "connections", "each level must be an integer in 1..100000");
+      int level = c.get<int>();
+      if (level <= previous) fail(source, where + "connections", "levels must be strictly ascending");
+      previous = level;
+      sc.connections.push_back(level);
+    }
+    s.scenarios.push_back(std::move(sc));
+  }
+  return s;
+}
+
+nlohmann::json suite_to_json(const suite& s) {
+  nlohmann::json scenarios = nlohmann::json::array();
+  for (const auto& sc : s.scenarios) {
+    nlohmann::json sj = {{"name", sc.name}, {"path", sc.path}, {"pipeline", sc.pipeline},
+                         {"connections", sc.connections}};
+    if (sc.wrk_threads > 0) sj["wrk_threads"] = sc.wrk_threads;
+    scenarios.push_back(sj);
+  }
+  return {{"name", s.name},         {"description", s.description},
+          {"duration_s", s.duration_s}, {"warmup_s", s.warmup_s},
+          {"primer_s", s.primer_s}, {"timeout_s", s.timeout_s},
+          {"repetitions", s.repetitions}, {"startup_runs", s.startup_runs},
+          {"scenarios", scenarios}};
+}
+
+std::vector<std::string> available_suites(const std::filesystem::path& root) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(root / "harness" / "suites", ec)) {
+    if (entry.path().extension() == ".json") names.push_back(entry.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+suite load_suite(const std::string& name_or_path, const std::filesystem::path& root) {
+  std::filesystem::path file;
+  const bool looks_like_path = name_or_path.find('/') != std::string::npos ||
+                               name_or_path.ends_with(".json");
+  if (looks_like_path) {
+    file = name_or_path;
+    if (!std::filesystem::exists(file)) throw suite_error("suite file not found: " + name_or_path);
+  } else {
+    file = root / "harness" / "suites" / (name_or_path + ".json");
+    if (!std::filesystem::exists(file))
+      throw suite_error("unknown suite '" + name_or_path + "'; valid suites: " +
+                        join(available_suites(root)) + " (or a path to a .json file)");
+  }
+  std::ifstream in(file);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw suite_error(file.string() + ": not valid JSON: " + e.what());
+  }
+  return parse_suite(j, file.string());
+}
+
+void select_scenarios(suite& s, const std::vector<std::string>& names) {
+  if (names.empty()) return;
+  std::vector<std::string> valid;
+  for (const auto& sc : s.scenarios) valid.push_back(sc.name);
+  for (const auto& name : names) {
+    if (std::find(valid.begin(), valid.end(), name) == valid.end())
+      throw suite_error("unknown scenario '" + name + "' in suite " + s.name +
+                        "; valid scenarios: " + join(valid));
+  }
+  std::erase_if(s.scenarios, [&](const scenario& sc) {
+    return std::find(names.begin(), names.end(), sc.name) == names.end();
+  });
+}
+
+}  // namespace lab

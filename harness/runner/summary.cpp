@@ -1,0 +1,132 @@
+#include "summary.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <sstream>
+#include <vector>
+
+namespace lab {
+namespace {
+
+using nlohmann::json;
+
+std::string fmt(const char* format, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, value);
+  return buf;
+}
+
+std::string with_range(const json& spread, const char* format, double scale = 1) {
+  if (!spread.is_object()) return "–";
+  if (spread["min"] == spread["max"]) return fmt(format, spread["median"].get<double>() * scale);
+  return fmt(format, spread["median"].get<double>() * scale) + " (" +
+         fmt(format, spread["min"].get<double>() * scale) + "–" +
+         fmt(format, spread["max"].get<double>() * scale) + ")";
+}
+
+std::string median_of(const json& spread, const char* format, double scale = 1) {
+  if (!spread.is_object()) return "–";
+  return fmt(format, spread["median"].get<double>() * scale);
+}
+
+std::string flags_of(const json& flags) {
+  std::string out;
+  for (const auto& f : flags) out += (out.empty() ? "" : ", ") + f.get<std::string>();
+  return out.empty() ? "" : out;
+}
+
+}  // namespace
+
+std::string summary_markdown(const json& doc) {
+  std::ostringstream out;
+  const auto& ctx = doc["context"];
+  const int reps = doc["suite"].value("repetitions", 1);
+  out << "# Summary: suite " << doc["suite"].value("name", "?") << ", "
+      << ctx.value("date", "?") << ", " << ctx.value("host", "?") << "\n\n";
+  out << "Server CPUs " << ctx["cpu_layout"]["server_cpus"].dump() << ", client CPUs "
+      << ctx["cpu_layout"]["client_cpus"].dump() << ", seed " << ctx["seed"].dump() << ", "
+      << doc["suite"].value("duration_s", 0.0) << " s per measurement, "
+      << (reps > 1 ? "median (min–max) of " + std::to_string(reps) + " repetitions" : "1 repetition")
+      << ". `client_bound`: wrk's CPUs were ≥ 90 % busy, so the server may be "
+         "faster than shown.\n";
+
+  // Group aggregates by (scenario, pipeline, connections) in suite order.
+  std::vector<std::tuple<std::string, int, int>> order;
+  if (doc["suite"].contains("scenarios"))
+    for (const auto& sc : doc["suite"]["scenarios"])
+      for (const auto& c : sc["connections"])
+        order.emplace_back(sc["name"].get<std::string>(), sc.value("pipeline", 1), c.get<int>());
+  for (const auto& [scenario, pipeline, connections] : order) {
+    std::vector<const json*> rows;
+    std::string path;
+    for (const auto& a : doc["aggregates"]) {
+      if (a["scenario"] == scenario && a["connections"] == connections && a.value("pipeline", 1) == pipeline) {
+        rows.push_back(&a);
+        path = a.value("path", "");
+      }
+    }
+    if (rows.empty()) continue;
+    std::sort(rows.begin(), rows.end(), [](const json* a, const json* b) {
+      return (*a)["requests_per_s"]["median"].get<double>() > (*b)["requests_per_s"]["median"].get<double>();
+    });
+    out << "\n## " << scenario << " — `" << path << "`, " << connections << " connections";
+    if (pipeline > 1) out << ", pipeline depth " << pipeline;
+    out << "\n\n| # | server | model | req/s (min–max) | p99 ms | CPU µs/req | peak RSS MiB | flags |\n"
+        << "|---|---|---|---|---|---|---|---|\n";
+    int rank = 1;
+    for (const json* a : rows) {
+      out << "| " << rank++ << " | " << (*a)["server"].get<std::string>() << " | "
+          << (*a)["model"].get<std::string>() << " | " << with_range((*a)["requests_per_s"], "%.0f")
+          << " | " << median_of((*a)["latency_p99_us"], "%.2f", 1e-3) << " | "
+          << median_of((*a)["cpu_us_per_request"], "%.1f") << " | "
+          << median_of((*a)["rss_peak_kb"], "%.1f", 1.0 / 1024) << " | " << flags_of((*a)["flags"])
+          << " |\n";
+    }
+  }
+
+  if (!doc["startup"].empty()) {
+    out << "\n## Cold start — exec to the first 200 from `/plaintext`\n\n"
+        << "| server | model | runs | ms median (min–max) | idle RSS MiB |\n|---|---|---|---|---|\n";
+    std::vector<const json*> rows;
+    for (const auto& s : doc["startup"]) rows.push_back(&s);
+    std::sort(rows.begin(), rows.end(), [](const json* a, const json* b) {
+      auto key = [](const json* j) {
+        const auto& t = (*j)["time_to_first_response_ms"];
+        return t.is_object() ? t["median"].get<double>() : 1e18;
+      };
+      return key(a) < key(b);
+    });
+    for (const json* s : rows) {
+      out << "| " << (*s)["server"].get<std::string>() << " | " << s->value("model", "") << " | "
+          << (*s)["runs"].get<int>() << " | " << with_range((*s)["time_to_first_response_ms"], "%.1f")
+          << " | " << median_of((*s)["idle_rss_kb"], "%.1f", 1.0 / 1024) << " |\n";
+    }
+  }
+
+  std::ostringstream problems;
+  for (const auto& s : doc["servers"])
+    if (s["status"] == "ok" && s.contains("scenarios_not_served"))
+      problems << "- server " << s["name"].get<std::string>() << " (reference) not measured on "
+               << (s["scenarios_not_served"].empty() ? std::string("nothing")
+                                                     : s["scenarios_not_served"].dump())
+               << ": it does not implement the whole contract\n";
+  for (const auto& s : doc["servers"])
+    if (s["status"] != "ok")
+      problems << "- server " << s["name"].get<std::string>() << " " << s["status"].get<std::string>()
+               << ": " << (s["reason"].is_string() ? s["reason"].get<std::string>() : "") << "\n";
+  for (const auto& m : doc["measurements"])
+    if (m["status"] != "ok")
+      problems << "- " << m["server"].get<std::string>() << " " << m["scenario"].get<std::string>()
+               << " c=" << m["connections"].get<int>() << " rep " << m["repetition"].get<int>() + 1
+               << ": " << (m["reason"].is_string() ? m["reason"].get<std::string>() : "")
+               << (m["flags"].empty() ? "" : " [" + flags_of(m["flags"]) + "]") << "\n";
+  for (const auto& s : doc["startup"])
+    if (s.value("status", "ok") != "ok")
+      problems << "- cold start " << s["server"].get<std::string>() << ": "
+               << (s["reason"].is_string() ? s["reason"].get<std::string>() : "") << "\n";
+  if (!problems.str().empty()) out << "\n## Not measured or failed\n\n" << problems.str();
+  return out.str();
+}
+
+}  // namespace lab
