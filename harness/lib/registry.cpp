@@ -30,7 +30,8 @@ namespace {
 const std::vector<std::string>& known_fields() {
   static const std::vector<std::string> fields = {
       "name",    "model",           "language", "description", "start",    "requires",
-      "built_file", "enabled", "disabled_reason", "variants", "reference"};
+      "built_file", "enabled", "disabled_reason", "variants", "reference",
+      "not_built_hint", "expected_failures"};
   return fields;
 }
 
@@ -138,6 +139,14 @@ server_spec parse_server_spec(const json& j, const fs::path& source) {
     if (!j.at("reference").is_boolean())
       fail(source, "reference", "must be true or false, got " + type_name(j.at("reference")));
     spec.reference = j.at("reference").get<bool>();
+  }
+  if (j.contains("not_built_hint"))
+    spec.not_built_hint = require_string(j, "not_built_hint", source);
+  if (j.contains("expected_failures")) {
+    if (!spec.reference)
+      fail(source, "expected_failures",
+           "only a reference server (\"reference\": true) may fail conformance checks");
+    spec.expected_failures = string_array(j.at("expected_failures"), "expected_failures", source);
   }
   if (j.contains("variants")) {
     const json& variants = j.at("variants");
@@ -279,7 +288,8 @@ std::optional<std::string> unavailable_reason(const server_spec& spec, const pla
     if (file.is_relative() && !values.root.empty()) file = values.root / file;
     std::error_code ec;
     if (!fs::exists(file, ec))
-      return "not built: " + file.string() + " is missing (run ./lab build)";
+      return "not built: " + file.string() + " is missing " +
+             (spec.not_built_hint.empty() ? "(run ./lab build)" : "(" + spec.not_built_hint + ")");
   }
   return std::nullopt;
 }

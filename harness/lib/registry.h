@@ -27,6 +27,8 @@ struct server_spec {
   bool enabled = true;
   std::string disabled_reason;
   bool reference = false;
+  std::string not_built_hint;              // why built_file may legitimately be missing
+  std::vector<std::string> expected_failures;  // conformance checks a partial reference server fails
   std::map<std::string, std::vector<std::string>> variants;  // extra argv per variant
   std::filesystem::path source;            // the server.json it came from
 };

@@ -1,0 +1,173 @@
+'use strict';
+// The lab's service contract (docs/service-contract.md) on node:http: one process, one event
+// loop, no npm dependencies. Run directly it is the `node_http` server; node_cluster requires
+// this module and calls createLabServer() in each worker.
+
+const http = require('node:http');
+const { parseArgs } = require('node:util');
+
+const MAX_HEADER_SECTION = 8192; // request line + headers + blank line, in bytes
+const MAX_BODY = 1024 * 1024;
+const MAX_COMPUTE_N = 10_000_000;
+const MAX_SLEEP_MS = 60_000;
+const SERVER_NAME = 'concurrency-lab';
+const ERROR_BODIES = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Payload Too Large',
+  431: 'Request Header Fields Too Large',
+};
+
+// n steps of Marsaglia's xorshift32 from the contract's seed; `>>> 0` reads the bits unsigned.
+function compute(n) {
+  let x = 2463534242;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+  }
+  return x >>> 0;
+}
+
+// A query parameter that must be 1+ decimal digits and at most max; otherwise null.
+function boundedParam(searchParams, name, max) {
+  const s = searchParams.get(name);
+  if (s === null || !/^[0-9]+$/.test(s)) return null;
+  const value = Number(s); // exact for anything up to 2^53; bigger is over max anyway
+  return value <= max ? value : null;
+}
+
+function reply(res, status, contentType, body, closeAfter = false) {
+  const headers = {
+    Server: SERVER_NAME,
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body), // kept for HEAD, where node drops the body
+  };
+  if (closeAfter) headers.Connection = 'close';
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+function replyError(res, status, closeAfter = false) {
+  if (status === 405) res.setHeader('Allow', 'GET, HEAD');
+  reply(res, status, 'text/plain', ERROR_BODIES[status], closeAfter);
+}
+
+// node counts only the bytes of the URL, names and values against maxHeaderSize, so a header
+// section it accepts can still be over the contract's 8192 bytes; rebuild the real size.
+function headerSectionSize(req) {
+  let size = req.method.length + 1 + req.url.length + 1 + 'HTTP/'.length +
+    req.httpVersion.length + 2;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) size += raw[i].length + 2 + raw[i + 1].length + 2;
+  return size + 2;
+}
+
+const routes = {
+  '/plaintext': (req, res) => reply(res, 200, 'text/plain', 'Hello, World!'),
+  '/json': (req, res) =>
+    reply(res, 200, 'application/json', JSON.stringify({ message: 'Hello, World!' })),
+  '/compute': (req, res, url) => {
+    const n = boundedParam(url.searchParams, 'n', MAX_COMPUTE_N);
+    if (n === null) return replyError(res, 400);
+    reply(res, 200, 'text/plain', String(compute(n)));
+  },
+  '/sleep': (req, res, url) => {
+    const ms = boundedParam(url.searchParams, 'ms', MAX_SLEEP_MS);
+    if (ms === null) return replyError(res, 400);
+    // A timer: the loop serves other connections meanwhile; node queues later pipelined
+    // requests on this connection behind this response.
+    setTimeout(() => reply(res, 200, 'text/plain', String(ms)), ms);
+  },
+};
+
+function handle(req, res) {
+  if (headerSectionSize(req) > MAX_HEADER_SECTION) return replyError(res, 431, true);
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > MAX_BODY) return replyError(res, 413, true);
+
+  // Read (and drop) a body of up to 1 MiB before answering, so the next pipelined request is
+  // framed right; a chunked body that grows past 1 MiB gets 413 and the connection closes.
+  let received = 0;
+  let tooLarge = false;
+  req.on('data', (chunk) => {
+    received += chunk.length;
+    if (received > MAX_BODY && !tooLarge) {
+      tooLarge = true;
+      replyError(res, 413, true);
+      req.socket.end();
+    }
+  });
+  req.on('end', () => {
+    if (tooLarge) return;
+    const url = new URL(req.url, 'http://localhost');
+    const route = routes[url.pathname];
+    if (!route) return replyError(res, 404);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return replyError(res, 405);
+    route(req, res, url);
+  });
+}
+
+// Requests node's parser rejects never reach handle(); node's default answer has no body,
+// Server, Date or Content-Length, so write the contract's reply ourselves.
+function onClientError(err, socket) {
+  if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const body = ERROR_BODIES[status];
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nServer: ${SERVER_NAME}\r\n` +
+    `Date: ${new Date().toUTCString()}\r\nContent-Type: text/plain\r\n` +
+    `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+function createLabServer({ idleTimeoutSeconds }) {
+  const server = http.createServer({ maxHeaderSize: MAX_HEADER_SECTION }, handle);
+  server.keepAliveTimeout = idleTimeoutSeconds * 1000; // idle time between requests only
+  server.on('clientError', onClientError);
+  return server;
+}
+
+function parseOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      threads: { type: 'string', default: '1' },
+      'idle-timeout': { type: 'string', default: '30' },
+    },
+  });
+  return {
+    port: Number(values.port),
+    host: values.host,
+    threads: Math.max(1, Number(values.threads)),
+    idleTimeoutSeconds: Number(values['idle-timeout']),
+  };
+}
+
+// Close the listener and every connection, then exit 0 (SIGINT/SIGTERM).
+function stopOnSignals(server) {
+  const stop = () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+    setTimeout(() => process.exit(0), 1000).unref();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+function main() {
+  const options = parseOptions(process.argv.slice(2));
+  const server = createLabServer(options);
+  stopOnSignals(server);
+  server.listen(options.port, options.host, () => {
+    const { address, port } = server.address();
+    // --threads is accepted and ignored: one event loop is this server's model.
+    process.stdout.write(`listening on ${address}:${port} (event_loop, 1 threads)\n`);
+  });
+}
+
+module.exports = { createLabServer, parseOptions, stopOnSignals, compute };
+
+if (require.main === module) main();
