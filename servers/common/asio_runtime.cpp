@@ -113,4 +113,18 @@ compute_offload::compute_offload(bool enabled) : enabled_(enabled) {
   if (enabled_) arena_.initialize();
 }
 
+int run_asio_server(const server_options& options, const std::string& model,
+                    const std::string& details, const connection_starter& start_connection) {
+  io_context_pool pool(options.threads);
+  compute_offload offload(options.offload_tbb);
+  tcp_acceptor acceptor(pool, options,
+                        [&](tcp::socket socket) { start_connection(std::move(socket), offload); });
+  acceptor.start();
+  print_listening(options, acceptor.port(), model,
+                  (details.empty() ? "" : details + ", ") +
+                      (options.offload_tbb ? "compute offloaded to oneTBB" : "compute inline"));
+  pool.run();
+  return 0;
+}
+
 }  // namespace lab

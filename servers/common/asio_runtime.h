@@ -104,4 +104,12 @@ class compute_offload {
   oneapi::tbb::task_arena arena_;
 };
 
+// Runs an Asio model until SIGINT/SIGTERM: one io_context per --threads, the acceptor and
+// the optional oneTBB offload. `start_connection` is called on the acceptor's thread for each
+// new socket and must start the connection on the socket's own executor. `details` goes into
+// the "listening" line. Returns main()'s exit status.
+using connection_starter = std::function<void(tcp::socket, compute_offload&)>;
+int run_asio_server(const server_options& options, const std::string& model,
+                    const std::string& details, const connection_starter& start_connection);
+
 }  // namespace lab

@@ -59,15 +59,8 @@ int main(int argc, char** argv) {
   lab::add_server_options(app, options, {.offload = true});
   CLI11_PARSE(app, argc, argv);
 
-  lab::io_context_pool pool(options.threads);
-  lab::compute_offload offload(options.offload_tbb);
-  lab::tcp_acceptor acceptor(pool, options, [&](lab::tcp::socket socket) {
+  return lab::run_asio_server(options, "coroutine", "", [&](lab::tcp::socket socket, lab::compute_offload& offload) {
     auto executor = socket.get_executor();
     lab::asio::co_spawn(executor, serve(std::move(socket), options, offload), lab::asio::detached);
   });
-  acceptor.start();
-  lab::print_listening(options, acceptor.port(), "coroutine",
-                       options.offload_tbb ? "compute offloaded to oneTBB" : "compute inline");
-  pool.run();
-  return 0;
 }

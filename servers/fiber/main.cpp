@@ -64,9 +64,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  lab::io_context_pool pool(options.threads);
-  lab::compute_offload offload(options.offload_tbb);
-  lab::tcp_acceptor acceptor(pool, options, [&](lab::tcp::socket socket) {
+  const std::string details = "stack " + std::to_string(stack_size / 1024) + " KiB";
+  return lab::run_asio_server(options, "fiber", details, [&](lab::tcp::socket socket, lab::compute_offload& offload) {
     auto executor = socket.get_executor();
     lab::asio::spawn(
         executor, std::allocator_arg,
@@ -77,10 +76,4 @@ int main(int argc, char** argv) {
         },
         lab::asio::detached);
   });
-  acceptor.start();
-  lab::print_listening(options, acceptor.port(), "fiber",
-                       "stack " + std::to_string(stack_size / 1024) + " KiB, " +
-                           (options.offload_tbb ? "compute offloaded to oneTBB" : "compute inline"));
-  pool.run();
-  return 0;
 }
