@@ -74,6 +74,18 @@ def service_warnings(service):
             warnings.append(f"Errors: {where} — socket errors or non-2xx responses.")
         if "server_died" in flags:
             warnings.append(f"Server died: {where}.")
+        if "starved" in flags:
+            waits = [m["canary"]["first_response_ms"] or m["canary"]["max_wait_ms"]
+                     for m in service["measurements"]
+                     if m.get("status", "ok") == "ok" and "starved" in (m.get("flags") or [])
+                     and m.get("canary") and m["server"] == agg["server"]
+                     and m["scenario"] == agg["scenario"]
+                     and m["connections"] == agg["connections"]
+                     and (m.get("pipeline") or 1) == (agg.get("pipeline") or 1)]
+            waited = f"{max(waits) / 1000:.1f} s" if waits else "too long"
+            warnings.append(f"Starved: {where} — a connection opened during the run waited "
+                            f"{waited} without an answer: some connections are not being "
+                            f"served — throughput counts only the served ones.")
     return warnings
 
 

@@ -105,7 +105,7 @@ nlohmann::json make_aggregates(const nlohmann::json& measurements) {
   for (const auto& k : order) {
     const auto& g = groups[k];
     std::vector<double> rps, p50, p99, p999, cpu, rss;
-    bool client_bound = false, errors = false;
+    bool client_bound = false, errors = false, starved = false;
     for (const auto* m : g.members) {
       rps.push_back((*m)["requests_per_s"].get<double>());
       p50.push_back((*m)["latency_us"]["p50"].get<double>());
@@ -119,12 +119,14 @@ nlohmann::json make_aggregates(const nlohmann::json& measurements) {
       client_bound = client_bound || m->value("client_bound", false);
       for (const auto& f : (*m)["flags"]) {
         if (f == "errors") errors = true;
+        if (f == "starved") starved = true;
       }
     }
     const spread rps_spread = summarize(rps);
     nlohmann::json flags = nlohmann::json::array();
     if (client_bound) flags.push_back("client_bound");
     if (errors) flags.push_back("errors");
+    if (starved) flags.push_back("starved");
     if (is_noisy(rps_spread)) flags.push_back("noisy");
     const auto& first = *g.first;
     out.push_back({{"server", std::get<0>(k)},
@@ -250,6 +252,14 @@ std::vector<std::string> validate_service_results(const nlohmann::json& doc) {
       if (c.need(m, w, "client", &J::is_object, "an object")) {
         c.need(m["client"], w + "client.", "cpu_s", &J::is_number, "a number");
         c.need(m["client"], w + "client.", "cpu_utilization", &J::is_number, "a number");
+      }
+      // Absent in files written before the canary existed.
+      if (m.contains("canary") && c.need(m, w, "canary", &J::is_object, "an object")) {
+        const auto& cn = m["canary"];
+        c.need(cn, w + "canary.", "requests_sent", &J::is_number_integer, "an integer");
+        c.need(cn, w + "canary.", "responses", &J::is_number_integer, "an integer");
+        c.need(cn, w + "canary.", "first_response_ms", &J::is_number, "a number or null", true);
+        c.need(cn, w + "canary.", "max_wait_ms", &J::is_number, "a number");
       }
     }
   }

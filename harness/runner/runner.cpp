@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "canary.h"
 #include "conformance.h"
 #include "http_client.h"
 #include "proc_sampler.h"
@@ -542,10 +543,13 @@ json run_session::measure(running_server& server, const server_spec& spec, const
   auto job = job_for(server, sc, key.connections, suite_.duration_s, stem);
   group_sampler sampler(server.child.pid());
   sampler.start();
-  std::optional<wrk_run> finished;
+  std::optional<canary_run> finished;
   std::string wrk_failure;
   try {
-    finished = run_wrk(job);
+    // The canary joins once wrk's connections are established (~20 % into the run) and waits
+    // for answers until wrk ends: it catches connections the server never serves, which wrk
+    // does not count as errors.
+    finished = run_wrk_with_canary(job, options_.host, server.port, sc.path);
   } catch (const std::exception& e) {
     wrk_failure = e.what();
   }
@@ -556,7 +560,7 @@ json run_session::measure(running_server& server, const server_spec& spec, const
             {"died", true}};
   }
   if (!finished) return {{"failed", wrk_failure}, {"died", false}};
-  const wrk_run& run = *finished;
+  const wrk_run& run = finished->wrk;
 
   const auto& first = samples.front().sample;
   const auto& last = samples.back().sample;
@@ -578,6 +582,7 @@ json run_session::measure(running_server& server, const server_spec& spec, const
   json flags = json::array();
   if (client_bound) flags.push_back("client_bound");
   if (r.errors.total() > 0) flags.push_back("errors");
+  if (finished->starved) flags.push_back("starved");
   return {{"server", spec.name},
           {"model", spec.model},
           {"language", spec.language},
@@ -615,6 +620,7 @@ json run_session::measure(running_server& server, const server_spec& spec, const
              delta(first.nonvoluntary_ctxt_switches, last.nonvoluntary_ctxt_switches)}}},
           {"client", {{"cpu_s", run.client_cpu_s}, {"cpu_utilization", utilization}}},
           {"client_bound", client_bound},
+          {"canary", finished->canary.to_json()},
           {"flags", flags}};
 }
 

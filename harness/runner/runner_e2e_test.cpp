@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "canary.h"
 #include "process.h"
 #include "results.h"
 #include "wrk.h"
@@ -205,6 +206,57 @@ TEST(RunnerWrk, ReportScriptGivesConsistentPercentilesOnARealRun) {
     EXPECT_LE(r.latency_reachable_fraction, 1.0);
     EXPECT_GT(run.client_cpu_s, 0.0);
     EXPECT_LT(run.client_cpu_s, run.wall_s * 2 + 0.1);
+  }
+  fs::remove_all(dir);
+}
+
+// The canary against real servers: thread_pool with 2 workers bound to keep-alive connections
+// and 8 wrk connections leaves 6 of them (and the canary) unserved for the whole run, while wrk
+// reports no error; event_loop serves every connection.
+TEST(RunnerCanary, FlagsThreadPoolStarvingConnectionsButNotEventLoop) {
+  for (const char* name : {"thread_pool", "event_loop"})
+    if (!fs::exists(bin() / name)) GTEST_SKIP() << name << " not built in " << bin();
+  auto dir = temp_dir("canary");
+  for (const std::string name : {"thread_pool", "event_loop"}) {
+    SCOPED_TRACE(name);
+    const int port = lab::pick_free_port();
+    lab::spawn_options so;
+    so.stderr_path = dir / (name + ".stderr");
+    auto server = lab::child_process::spawn(
+        {(bin() / name).string(), "--host", "127.0.0.1", "--port", std::to_string(port),
+         "--threads", "2", "--idle-timeout", "30"},
+        so);
+    ASSERT_TRUE(lab::wait_until_accepting("127.0.0.1", port, std::chrono::seconds(10), &server));
+    lab::wrk_job job;
+    job.url = "http://127.0.0.1:" + std::to_string(port) + "/plaintext";
+    job.connections = 8;
+    job.threads = 1;
+    job.duration_s = 2;
+    job.script = root() / "harness" / "runner" / "report.lua";
+    job.output = dir / (name + ".wrk.json");
+    job.console_log = dir / (name + ".wrk.txt");
+    auto run = lab::run_wrk_with_canary(job, "127.0.0.1", port, "/plaintext");
+    const auto& c = run.canary;
+    SCOPED_TRACE(c.to_json().dump());
+    EXPECT_GT(run.wrk.result.requests, 100u);  // the served connections do get answers
+    EXPECT_GE(c.requests_sent, 1);
+    if (name == "thread_pool") {
+      EXPECT_TRUE(run.starved);
+      // Joined at 0.4 s and waited until wrk ended (~2 s); a worker may answer it in the few
+      // milliseconds between wrk closing its connections and the probe being stopped.
+      EXPECT_LE(c.responses, 1);
+      EXPECT_GT(c.max_wait_ms, 1200);
+      if (c.first_response_ms) EXPECT_GT(*c.first_response_ms, 1200);
+      EXPECT_EQ(run.wrk.result.errors.total(), 0u);  // what wrk alone would have shown
+    } else {
+      EXPECT_FALSE(run.starved);
+      ASSERT_TRUE(c.first_response_ms);
+      EXPECT_LT(*c.first_response_ms, 500);
+      EXPECT_GE(c.responses, 5);  // a steady probe, >= 50 ms apart over ~1.6 s
+      EXPECT_LE(c.responses, 35);
+      EXPECT_EQ(c.responses, c.requests_sent - (c.responses == c.requests_sent ? 0 : 1));
+    }
+    server.stop();
   }
   fs::remove_all(dir);
 }

@@ -1,12 +1,15 @@
-// Unit tests of the harness's pieces: wrk report parsing, aggregation, /proc sampling, results
+// Unit tests of the harness's pieces: wrk report parsing, the canary's `starved` rule, aggregation, /proc sampling, results
 // writing and resume, suites, CPU lists, planning.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "canary.h"
 #include "context.h"
 #include "proc_sampler.h"
 #include "results.h"
@@ -427,4 +430,87 @@ TEST(RunnerContext, RecordsLayoutSeedAndMachine) {
   EXPECT_FALSE(ctx["kernel"].get<std::string>().empty());
   EXPECT_TRUE(ctx["runtimes"]["wrk"].is_null() || ctx["runtimes"]["wrk"].get<std::string>()[0] == '4');
   EXPECT_TRUE(ctx["git_commit"].is_null() || ctx["git_commit"].get<std::string>().size() == 40);
+}
+
+TEST(RunnerCanary, StarvationLimitIsHalfTheRunButReachable) {
+  // max(2 s, 50 %), capped at 60 % of the run (the canary starts 20 % in).
+  EXPECT_DOUBLE_EQ(lab::starvation_limit_s(2), 1.2);
+  EXPECT_DOUBLE_EQ(lab::starvation_limit_s(1), 0.6);
+  EXPECT_DOUBLE_EQ(lab::starvation_limit_s(3), 1.8);
+  EXPECT_DOUBLE_EQ(lab::starvation_limit_s(5), 2.5);
+  EXPECT_DOUBLE_EQ(lab::starvation_limit_s(15), 7.5);
+  EXPECT_DOUBLE_EQ(lab::starvation_limit_s(60), 30.0);
+}
+
+TEST(RunnerCanary, StarvedWhenTheFirstRequestWaitsTooLong) {
+  lab::canary_result served{30, 30, 0.4, 12.0};
+  EXPECT_FALSE(lab::is_starved(served, 2));
+  EXPECT_FALSE(lab::is_starved(served, 15));
+  lab::canary_result never{1, 0, std::nullopt, 1600.0};  // waited the whole 2 s run's window
+  EXPECT_TRUE(lab::is_starved(never, 2));
+  EXPECT_FALSE(lab::is_starved(never, 15));  // 1.6 s of 7.5 s allowed: not (yet) starved
+  lab::canary_result late{5, 5, 1300.0, 1300.0};  // answered, but after 1.3 s
+  EXPECT_TRUE(lab::is_starved(late, 2));
+  EXPECT_FALSE(lab::is_starved(late, 5));
+  lab::canary_result cut_short{1, 0, std::nullopt, 500.0};  // the run ended soon after it joined
+  EXPECT_FALSE(lab::is_starved(cut_short, 2));
+  // Later slow answers do not flag: only the first request tells a connection was left waiting.
+  lab::canary_result later_slow{3, 2, 2.0, 5000.0};
+  EXPECT_FALSE(lab::is_starved(later_slow, 2));
+  const auto j = never.to_json();
+  EXPECT_TRUE(j["first_response_ms"].is_null());
+  EXPECT_EQ(j["max_wait_ms"], 1600.0);
+  EXPECT_EQ(j["requests_sent"], 1);
+  EXPECT_EQ(served.to_json()["first_response_ms"], 0.4);
+}
+
+TEST(RunnerCanary, ProbeOfAListenerThatNeverAnswersRecordsTheWait) {
+  // The kernel completes the connect from the backlog; nobody ever accepts or answers.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(fd, 8), 0);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const auto t0 = std::chrono::steady_clock::now();
+  lab::canary_probe probe("127.0.0.1", ntohs(addr.sin_port), "/plaintext",
+                          std::chrono::milliseconds(100), std::chrono::seconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto seen = probe.finish();
+  const double elapsed_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  close(fd);
+  EXPECT_EQ(seen.requests_sent, 1);
+  EXPECT_EQ(seen.responses, 0);
+  EXPECT_FALSE(seen.first_response_ms);
+  EXPECT_GE(seen.max_wait_ms, 350);  // joined at 100 ms, stopped at ~500 ms
+  EXPECT_LE(seen.max_wait_ms, elapsed_ms);
+  EXPECT_LT(elapsed_ms, 1000);  // finish() stops it promptly
+}
+
+TEST(RunnerAggregates, StarvedIsInheritedAndExplainedInTheSummary) {
+  json doc = minimal_doc();
+  doc["suite"]["scenarios"] = {{{"name", "plaintext"}, {"path", "/plaintext"}, {"pipeline", 1}, {"connections", {16}}}};
+  doc["servers"] = {{{"name", "a"}, {"model", "event_loop"}, {"language", "cpp"}, {"reference", false},
+                     {"status", "ok"}, {"reason", nullptr}}};
+  auto starved = measurement("a", 16, 1, 100);
+  starved["flags"] = {"starved"};
+  starved["canary"] = lab::canary_result{1, 0, std::nullopt, 1640.0}.to_json();
+  auto fine = measurement("a", 16, 0, 101);
+  fine["canary"] = lab::canary_result{20, 20, 0.3, 1.1}.to_json();
+  doc["measurements"] = {fine, starved};
+  doc["aggregates"] = lab::make_aggregates(doc["measurements"]);
+  ASSERT_EQ(doc["aggregates"].size(), 1u);
+  EXPECT_EQ(doc["aggregates"][0]["flags"], json({"starved"}));
+  EXPECT_EQ(lab::validate_service_results(doc), std::vector<std::string>{});
+  auto text = lab::summary_markdown(doc);
+  EXPECT_NE(text.find("| starved |"), std::string::npos) << text;
+  EXPECT_NE(text.find("a plaintext c=16 rep 2: a connection opened during the run waited 1.6 s without an answer"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("throughput counts only the served ones"), std::string::npos) << text;
+  doc["measurements"][1]["canary"]["max_wait_ms"] = "long";
+  EXPECT_EQ(lab::validate_service_results(doc).size(), 1u);
 }

@@ -49,7 +49,8 @@ std::string summary_markdown(const json& doc) {
       << doc["suite"].value("duration_s", 0.0) << " s per measurement, "
       << (reps > 1 ? "median (min–max) of " + std::to_string(reps) + " repetitions" : "1 repetition")
       << ". `client_bound`: wrk's CPUs were ≥ 90 % busy, so the server may be "
-         "faster than shown.\n";
+         "faster than shown. `starved`: a connection opened during the run waited too long "
+         "without an answer (below).\n";
 
   // Group aggregates by (scenario, pipeline, connections) in suite order.
   std::vector<std::tuple<std::string, int, int>> order;
@@ -84,6 +85,26 @@ std::string summary_markdown(const json& doc) {
           << " |\n";
     }
   }
+
+  // The canary (docs/harness.md): wrk never reports a connection that gets no response at all.
+  std::ostringstream starved;
+  for (const auto& m : doc["measurements"]) {
+    if (m["status"] != "ok" || !m.contains("canary")) continue;
+    bool flagged = false;
+    for (const auto& f : m["flags"]) flagged = flagged || f == "starved";
+    if (!flagged) continue;
+    const auto& c = m["canary"];
+    const double waited_ms = c["first_response_ms"].is_number() ? c["first_response_ms"].get<double>()
+                                                                : c["max_wait_ms"].get<double>();
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.1f", waited_ms / 1000);
+    starved << "- " << m["server"].get<std::string>() << " " << m["scenario"].get<std::string>()
+            << " c=" << m["connections"].get<int>() << " rep " << m["repetition"].get<int>() + 1
+            << ": a connection opened during the run waited " << buf << " s without an answer"
+            << (c["first_response_ms"].is_number() ? "" : " (never answered before wrk ended)")
+            << ": some connections are not being served — throughput counts only the served ones\n";
+  }
+  if (!starved.str().empty()) out << "\n## Starved connections (`starved`)\n\n" << starved.str();
 
   if (!doc["startup"].empty()) {
     out << "\n## Cold start — exec to the first 200 from `/plaintext`\n\n"

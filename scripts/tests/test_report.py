@@ -82,3 +82,17 @@ def test_html_renders_in_headless_chromium_with_every_image_loaded(plotted_run, 
     assert total == html.count("<img") >= 12
     assert loaded == total
     assert "Concurrency Lab report" in out.stdout
+
+
+def test_starved_levels_are_warned_with_the_canary_wait():
+    import report
+    canary = {"requests_sent": 1, "responses": 0, "first_response_ms": None, "max_wait_ms": 1654.9}
+    base = {"server": "thread_pool", "scenario": "plaintext", "connections": 256, "pipeline": 1}
+    service = {"complete": True, "servers": [],
+               "measurements": [dict(base, status="ok", flags=["starved"], canary=canary)],
+               "aggregates": [dict(base, flags=["starved"], client_bound=False, repetitions=1,
+                                   requests_per_s={"median": 1, "min": 1, "max": 1})]}
+    warnings = report.service_warnings(service)
+    assert warnings == ["Starved: thread_pool, plaintext @ 256 connections — a connection opened "
+                        "during the run waited 1.7 s without an answer: some connections are not "
+                        "being served — throughput counts only the served ones."]
