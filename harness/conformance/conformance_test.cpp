@@ -59,7 +59,10 @@ std::vector<test_case> all_cases() {
   if (reg.servers.empty()) return {{"registry", "has_servers"}};
   std::vector<test_case> cases;
   for (const auto& spec : reg.servers)
-    for (const auto& check : conformance_check_names()) cases.push_back({spec.name, check});
+    for (const auto& check : conformance_check_names())
+      // Byte-exact responses are a promise of the shared C++ core only; other languages
+      // would just skip these, so they are not instantiated for them.
+      if (spec.language == "cpp" || check.rfind("exact_", 0) != 0) cases.push_back({spec.name, check});
   return cases;
 }
 

@@ -9,14 +9,8 @@ namespace lab {
 inline constexpr std::uint32_t compute_seed = 2463534242u;
 inline constexpr std::uint32_t compute_max_n = 10'000'000;
 
-constexpr std::uint32_t compute_xorshift(std::uint32_t n) noexcept {
-  std::uint32_t x = compute_seed;
-  for (std::uint32_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-  }
-  return x;
-}
+// Defined out of line so that every model runs the very same machine code for /compute,
+// whatever the inliner does in a coroutine, a fiber or a callback.
+std::uint32_t compute_xorshift(std::uint32_t n) noexcept;
 
 }  // namespace lab

@@ -36,12 +36,17 @@ asio::awaitable<void> serve(tcp::socket socket, const server_options& options, c
         session.finish_sleep();
         break;
       }
-      case next_step::kind::compute:
-        session.finish_compute(offload.enabled()
-                                   ? co_await offload.async_compute(socket.get_executor(), step.amount,
-                                                                    asio::use_awaitable)
-                                   : compute_xorshift(step.amount));
+      case next_step::kind::compute: {
+        // Not `enabled ? co_await … : compute(…)`: GCC 12 evaluates the non-awaiting arm of a
+        // conditional holding a co_await twice, which ran /compute at half speed.
+        std::uint32_t result;
+        if (offload.enabled())
+          result = co_await offload.async_compute(socket.get_executor(), step.amount, asio::use_awaitable);
+        else
+          result = compute_xorshift(step.amount);
+        session.finish_compute(result);
         break;
+      }
       case next_step::kind::close: {
         boost::system::error_code ignored;
         socket.shutdown(tcp::socket::shutdown_both, ignored);
