@@ -65,7 +65,13 @@ def legend_with_notes(ax, client_bound_seen, extra=None, loc="best"):
     for h, l in extra or []:
         handles.append(h)
         labels.append(l)
-    if handles:
+    if len(handles) > 6:
+        # Many servers: beside the plot, where it cannot hide a line.
+        fig = ax.get_figure()
+        fig.set_size_inches(max(fig.get_size_inches()[0], 12), fig.get_size_inches()[1])
+        ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  borderaxespad=0, framealpha=0.9)
+    elif handles:
         ax.legend(handles, labels, fontsize=8, loc=loc, framealpha=0.9)
 
 
