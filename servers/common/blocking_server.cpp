@@ -83,12 +83,12 @@ bool blocking_connections::enter(int fd) {
 }
 
 void blocking_connections::leave(int fd) {
-  {
-    std::lock_guard lock(mutex_);
-    open_.erase(fd);
-  }
-  // Closed outside the registry, but only after leaving it, so stop() never shuts down a
-  // descriptor number that was already reused.
+  // All under the lock: the descriptor is closed only after it left the registry (so stop()
+  // never shuts down a number that was already reused), and the notification happens before
+  // the unlock — once stop() sees the registry empty it may return and this object may be
+  // destroyed, so nothing of it may be touched after the unlock (tsan found the notify after it).
+  std::lock_guard lock(mutex_);
+  open_.erase(fd);
   ::close(fd);
   connection_closed_.notify_all();
 }
