@@ -37,9 +37,10 @@ def new_figure(title, context, size=(9, 5.5)):
     return fig, ax
 
 
-def save(fig, folder, name):
+def save(fig, folder, name, rect=(0, 0, 1, 0.93)):
+    """Lays out (leaving `rect` for the axes), writes name.png and name.svg, closes the figure."""
     folder = Path(folder)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.tight_layout(rect=rect)
     paths = []
     for ext in ("png", "svg"):
         path = folder / f"{name}.{ext}"
@@ -283,14 +284,7 @@ def plot_rss_over_time(service, folder):
     fig.legend(list(handles.values()), list(handles), loc="lower center", fontsize=8,
                ncol=min(4, len(handles)))
     rows = math.ceil(len(handles) / 4)
-    fig.tight_layout(rect=(0, 0.04 + 0.035 * rows, 1, 0.93))
-    paths = []
-    for ext in ("png", "svg"):
-        path = Path(folder) / f"memory_rss_over_time.{ext}"
-        fig.savefig(path, dpi=110 if ext == "png" else None)
-        paths.append(path)
-    plt.close(fig)
-    return paths
+    return save(fig, folder, "memory_rss_over_time", rect=(0, 0.04 + 0.035 * rows, 1, 0.93))
 
 
 def plot_startup(service, folder):
@@ -462,14 +456,7 @@ def plot_micro(micro, folder, published):
                Patch(facecolor=style.PUBLISHED_COLOR, hatch="//", edgecolor="#222",
                      label="published reference")]
     fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=9)
-    fig.tight_layout(rect=(0, 0.04, 1, 0.93))
-    paths = []
-    for ext in ("png", "svg"):
-        path = Path(folder) / f"micro.{ext}"
-        fig.savefig(path, dpi=110 if ext == "png" else None)
-        paths.append(path)
-    plt.close(fig)
-    return paths
+    return save(fig, folder, "micro", rect=(0, 0.04, 1, 0.93))
 
 
 # ---- all charts of a run ------------------------------------------------------------------

@@ -20,7 +20,6 @@ import charts                      # noqa: E402
 import results as res              # noqa: E402
 import style                       # noqa: E402
 
-import matplotlib.pyplot as plt    # noqa: E402  (charts has selected the Agg backend)
 from matplotlib.lines import Line2D  # noqa: E402
 
 INDEX_VERSION = 1
@@ -183,14 +182,7 @@ def plot_overlay(name, entry, pub_service, new_service, folder):
     charts.legend_with_notes(ax, client_bound, extra=[
         (Line2D([], [], color="#333", linestyle="-"), "this run (solid)"),
         (Line2D([], [], color="#333", linestyle=":", alpha=0.55), "published (dotted, faded)")])
-    fig.tight_layout(rect=(0, 0, 1, 0.9))
-    paths = []
-    for ext in ("png", "svg"):
-        path = Path(folder) / f"reproduce_{name}.{ext}"
-        fig.savefig(path, dpi=110 if ext == "png" else None)
-        paths.append(path)
-    plt.close(fig)
-    return paths
+    return charts.save(fig, folder, f"reproduce_{name}", rect=(0, 0, 1, 0.9))
 
 
 def ratio_markdown(name, entry, rows, tolerance, changed, pub_folder, new_folder):

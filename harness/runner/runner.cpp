@@ -516,21 +516,21 @@ void run_session::verify_all() {
   }
 }
 
+// What identifies a measurement in results.json, failed or not (and what --resume matches).
+json measurement_identity(const server_spec& spec, const scenario& sc, const measurement_key& key) {
+  return {{"server", spec.name},           {"model", spec.model},
+          {"language", spec.language},     {"scenario", sc.name},
+          {"path", sc.path},               {"connections", key.connections},
+          {"pipeline", key.pipeline},      {"repetition", key.repetition}};
+}
+
 void run_session::record_failed(const server_spec& spec, const scenario& sc,
                                 const measurement_key& key, const std::string& reason, bool died) {
   json flags = json::array();
   if (died) flags.push_back("server_died");
-  doc_["measurements"].push_back({{"server", spec.name},
-                                  {"model", spec.model},
-                                  {"language", spec.language},
-                                  {"scenario", sc.name},
-                                  {"path", sc.path},
-                                  {"connections", key.connections},
-                                  {"pipeline", key.pipeline},
-                                  {"repetition", key.repetition},
-                                  {"status", "failed"},
-                                  {"reason", reason},
-                                  {"flags", flags}});
+  json record = measurement_identity(spec, sc, key);
+  record.update({{"status", "failed"}, {"reason", reason}, {"flags", flags}});
+  doc_["measurements"].push_back(std::move(record));
   ++failures_;
   progress_.note(key.describe() + ": failed: " + reason);
   save();
@@ -583,14 +583,8 @@ json run_session::measure(running_server& server, const server_spec& spec, const
   if (client_bound) flags.push_back("client_bound");
   if (r.errors.total() > 0) flags.push_back("errors");
   if (finished->starved) flags.push_back("starved");
-  return {{"server", spec.name},
-          {"model", spec.model},
-          {"language", spec.language},
-          {"scenario", sc.name},
-          {"path", sc.path},
-          {"connections", key.connections},
-          {"pipeline", key.pipeline},
-          {"repetition", key.repetition},
+  json record = measurement_identity(spec, sc, key);
+  record.update({
           {"duration_s", r.duration_s},
           {"status", "ok"},
           {"reason", nullptr},
@@ -621,7 +615,8 @@ json run_session::measure(running_server& server, const server_spec& spec, const
           {"client", {{"cpu_s", run.client_cpu_s}, {"cpu_utilization", utilization}}},
           {"client_bound", client_bound},
           {"canary", finished->canary.to_json()},
-          {"flags", flags}};
+          {"flags", flags}});
+  return record;
 }
 
 void run_session::run_block(const planned_block& block) {
