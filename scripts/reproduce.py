@@ -2,11 +2,11 @@
 """./lab reproduce [chart]: re-run the experiment behind a published chart and overlay it.
 
 Without a chart name, lists the published charts (results/published/charts.json). With one,
-runs exactly that experiment again (same suite, so the same levels, durations and
-repetitions; same servers; same scenario) with the lab harness, then writes into the new run
-folder reproduce_<chart>.png/.svg (new values solid, published values dotted, same colours)
-and reproduce_<chart>.md: a table of ratios new/published per server and level, flagging
-those beyond the tolerance.
+runs exactly that experiment again (same suite and levels; the durations and repetitions
+the published run recorded; same servers; same scenario) with the lab harness, then writes
+into the new run folder reproduce_<chart>.png/.svg (new values solid, published values
+dotted, same colours) and reproduce_<chart>.md: a table of ratios new/published per server
+and level, flagging those beyond the tolerance.
 """
 import argparse
 import json
@@ -64,19 +64,31 @@ def load_index(folder):
     return entries
 
 
-def harness_command(entry):
+def harness_command(entry, recorded_suite=None):
+    """The harness command line of the experiment. recorded_suite is the published run's
+    results.json "suite" block: the suite as it was run, after any --duration or
+    --repetitions override, which the suite name alone would not bring back."""
     harness = Path(os.environ.get("LAB_BIN") or res.REPO_ROOT / "build" / "release" / "bin")
     # Charts key a pipelined scenario as "name (pipeline N)"; the harness knows it as "name".
     suite_scenario = entry["scenario"].split(" (pipeline ")[0]
-    return [str(harness / "lab_harness"), "run", "--suite", entry["suite"],
-            "--servers", ",".join(entry["servers"]), "--scenarios", suite_scenario]
+    # Cold starts are not part of any reproducible metric (METRICS): skip them.
+    cmd = [str(harness / "lab_harness"), "run", "--suite", entry["suite"],
+           "--servers", ",".join(entry["servers"]), "--scenarios", suite_scenario,
+           "--startup-runs", "0"]
+    recorded_suite = recorded_suite or {}
+    if "duration_s" in recorded_suite:
+        cmd += ["--duration", f"{float(recorded_suite['duration_s']):g}"]
+    if "repetitions" in recorded_suite:
+        cmd += ["--repetitions", str(int(recorded_suite["repetitions"]))]
+    return cmd
 
 
-def run_experiment(entry):
+def run_experiment(entry, pub_root):
     """Runs the harness and returns the run folder it created."""
     results_dir = res.REPO_ROOT / "results"
     before = {p.name for p in results_dir.iterdir()} if results_dir.is_dir() else set()
-    cmd = harness_command(entry)
+    published = res.Run(Path(pub_root) / entry["run"]).service
+    cmd = harness_command(entry, published.get("suite") if published else None)
     if not Path(cmd[0]).exists():
         raise res.ResultsError(f"{cmd[0]} is not built; run ./lab build first")
     print("reproduce: running " + " ".join(cmd), flush=True)
@@ -124,14 +136,21 @@ def ratio_rows(published, new, tolerance):
 
 
 def ranking_changes(published, new):
-    """Levels at which the servers' order by median differs between the two runs."""
-    changed = []
+    """{level: [(a, b), ...]}: pairs of servers whose order is reversed between the runs, in
+    a way both runs can tell apart: a was clearly below b in the published run (min-max bands
+    apart) and is clearly above it in the new one. Near-ties that swap places inside each
+    other's spread are noise, not a changed story: at /sleep with 16 connections every server
+    answers ~1,500 req/s and a plain sort reorders them on every run."""
+    def below(x, y):
+        return x[2] < y[1]          # x's max under y's min
+    changed = {}
     for level in sorted({c for _, c in published}):
-        common = [s for s, c in published if c == level and (s, level) in new]
-        by_pub = sorted(common, key=lambda s: published[(s, level)][0])
-        by_new = sorted(common, key=lambda s: new[(s, level)][0])
-        if by_pub != by_new:
-            changed.append(level)
+        common = sorted(s for s, c in published if c == level and (s, level) in new)
+        pairs = [(a, b) for a in common for b in common
+                 if below(published[(a, level)], published[(b, level)])
+                 and below(new[(b, level)], new[(a, level)])]
+        if pairs:
+            changed[level] = pairs
     return changed
 
 
@@ -196,8 +215,10 @@ def ratio_markdown(name, entry, rows, tolerance, changed, pub_folder, new_folder
              f"- tolerance: ±{tolerance * 100:.0f}% on new/published (machines differ; the "
              f"claim to reproduce is the shape and the order, not the digits)",
              "- ranking of servers: "
-             + (f"differs at {', '.join(map(str, changed))} connections" if changed
-                else "same at every level"),
+             + ("reversed at " + "; ".join(
+                    f"{level} connections ({', '.join(f'{a} now higher than {b}' for a, b in pairs)})"
+                    for level, pairs in changed.items()) if changed
+                else "no pair of servers changed places beyond their min–max spread"),
              f"- {len(flagged)} of {len(rows)} points beyond tolerance"
              + (f"; {len(missing)} not measured in the new run" if missing else ""), "",
              "| server | connections | published | new | new/published | flag |",
@@ -217,6 +238,11 @@ def reproduce(name, entry, pub_root, new_folder, tolerance=None):
     tolerance = METRICS[entry["metric"]][1] if tolerance is None else tolerance
     pub_run = res.Run(Path(pub_root) / entry["run"])
     new_run = res.Run(new_folder)
+    if Path(pub_root).resolve() in new_run.folder.resolve().parents:
+        # Published folders stay as the harness wrote them; the overlay goes into the new run.
+        raise res.ResultsError(f"{new_run.folder} is a published run; reproduce writes its "
+                               f"chart and table into the new run folder, so give a run "
+                               f"under results/ (or copy this one there first)")
     if not pub_run.service or not new_run.service:
         raise res.ResultsError("reproduce compares service runs (results.json) only")
     field = METRICS[entry["metric"]][0]
@@ -262,7 +288,7 @@ def main(argv=None):
             raise res.ResultsError(f"no published chart {args.chart!r}; valid: "
                                    f"{', '.join(sorted(entries)) or '(none yet)'}")
         entry = entries[args.chart]
-        new_folder = Path(args.new) if args.new else run_experiment(entry)
+        new_folder = Path(args.new) if args.new else run_experiment(entry, root)
         rows, paths, md = reproduce(args.chart, entry, root, new_folder, args.tolerance)
     except res.ResultsError as e:
         print(f"reproduce: {e}", file=sys.stderr)

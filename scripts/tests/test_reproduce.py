@@ -54,9 +54,25 @@ def test_ratios_and_flags(published, new_run):
     assert by[("thread_pool", 16)]["flag"] == "not measured in the new run"
     assert by[("event_loop", 256)]["client_bound"]   # published point was client-bound
     assert "3 of 9 points beyond tolerance; 1 not measured in the new run" in md
-    # event_loop was the fastest and is now behind coroutine: the ranking changed
-    assert "ranking of servers: differs at 16, 64, 256 connections" in md
+    # event_loop was clearly the fastest and is now clearly behind coroutine (and, where
+    # thread_pool was measured, behind it too): the ranking changed
+    assert ("ranking of servers: reversed at 16 connections (coroutine now higher than "
+            "event_loop); 64 connections (coroutine now higher than event_loop, thread_pool "
+            "now higher than event_loop); 256 connections") in md
     assert "| event_loop | 64 |" in md and "| 0.50 | beyond ±25% |" in md
+
+
+def test_near_ties_that_swap_inside_their_spread_are_not_a_ranking_change():
+    # (median, min, max, client_bound): a and b overlap in both runs and swap medians;
+    # c is clearly above both in both runs.
+    published = {("a", 16): (1500, 1480, 1520, False), ("b", 16): (1510, 1490, 1530, False),
+                 ("c", 16): (9000, 8900, 9100, False)}
+    new = {("a", 16): (1512, 1500, 1525, False), ("b", 16): (1495, 1470, 1515, False),
+           ("c", 16): (8000, 7900, 8100, False)}
+    assert reproduce.ranking_changes(published, new) == {}
+    new[("a", 16)] = (9500, 9400, 9600, False)        # a jumps clearly over c
+    # a and b were never apart in the published run, so only the pair (a, c) reversed
+    assert reproduce.ranking_changes(published, new) == {16: [("a", "c")]}
 
 
 def test_overlay_chart_and_table_are_written(published, new_run):
@@ -104,7 +120,21 @@ def test_harness_command_reruns_the_same_experiment():
     cmd = reproduce.harness_command(ENTRY)
     assert cmd[0].endswith("/lab_harness")
     assert cmd[1:] == ["run", "--suite", "fixture", "--servers",
-                       "event_loop,coroutine,thread_pool", "--scenarios", "plaintext"]
+                       "event_loop,coroutine,thread_pool", "--scenarios", "plaintext",
+                       "--startup-runs", "0"]
+
+
+def test_harness_command_keeps_the_recorded_duration_and_repetitions():
+    # A published run made with --duration 5 must be re-run at 5 s, not at the suite's 15 s.
+    cmd = reproduce.harness_command(ENTRY, {"name": "full", "duration_s": 5.0, "repetitions": 3})
+    assert cmd[-4:] == ["--duration", "5", "--repetitions", "3"]
+
+
+def test_a_published_run_is_never_written_into(published):
+    before = sorted(p.name for p in (published / ENTRY["run"]).iterdir())
+    with pytest.raises(res.ResultsError, match="is a published run"):
+        reproduce.reproduce("throughput_plaintext", ENTRY, published, published / ENTRY["run"])
+    assert sorted(p.name for p in (published / ENTRY["run"]).iterdir()) == before
 
 
 def test_committed_index_is_valid():
