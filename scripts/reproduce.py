@@ -165,6 +165,7 @@ def plot_overlay(name, entry, pub_service, new_service, folder):
     fig.text(0.5, 0.905, "published: " + res.context_subtitle(pub_service["context"]),
              ha="center", fontsize=8, color="#777")
     levels = set()
+    medians = []
     client_bound = False
     for server in entry["servers"]:
         st = styles[server]
@@ -175,6 +176,7 @@ def plot_overlay(name, entry, pub_service, new_service, folder):
             xs = [c for c, _ in pts]
             levels.update(xs)
             med = [v[0] * scale for _, v in pts]
+            medians += med
             ax.plot(xs, med, color=st["color"], marker=st["marker"],
                     linestyle=":" if published else st["linestyle"],
                     alpha=0.55 if published else 1.0, markersize=6 if published else 8,
@@ -190,6 +192,8 @@ def plot_overlay(name, entry, pub_service, new_service, folder):
     if levels:
         ax.set_xticks(sorted(levels))
         ax.set_xticklabels([str(x) for x in sorted(levels)])
+    if not log_y and charts.wants_log_axis(medians):     # same rule as the run's own charts
+        log_y, ylabel = True, ylabel + " (log)"
     if log_y:
         ax.set_yscale("log")
         charts.readable_log_axis(ax.yaxis)
