@@ -508,7 +508,7 @@ TEST(RunnerAggregates, StarvedIsInheritedAndExplainedInTheSummary) {
   EXPECT_EQ(lab::validate_service_results(doc), std::vector<std::string>{});
   auto text = lab::summary_markdown(doc);
   EXPECT_NE(text.find("| starved |"), std::string::npos) << text;
-  EXPECT_NE(text.find("a plaintext c=16 rep 2: a connection opened during the run waited 1.6 s without an answer"),
+  EXPECT_NE(text.find("- a plaintext: c=16 in 1 of 2 repetitions (longest wait 1.6 s, never answered in 1)\n"),
             std::string::npos) << text;
   EXPECT_NE(text.find("throughput counts only the served ones"), std::string::npos) << text;
   doc["measurements"][1]["canary"]["max_wait_ms"] = "long";

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 namespace lab {
@@ -87,24 +88,55 @@ std::string summary_markdown(const json& doc) {
   }
 
   // The canary (docs/harness.md): wrk never reports a connection that gets no response at all.
-  std::ostringstream starved;
+  // One line per server and scenario, not per measurement: a full run flags well over a
+  // hundred measurements, and what a reader needs is where it happens and how often.
+  struct starved_level {
+    int measured = 0, starved = 0, never_answered = 0;
+    double longest_wait_ms = 0;
+  };
+  std::vector<std::pair<std::string, std::string>> starved_order;  // (server, scenario)
+  std::map<std::pair<std::string, std::string>, std::map<int, starved_level>> levels;
   for (const auto& m : doc["measurements"]) {
     if (m["status"] != "ok" || !m.contains("canary")) continue;
+    const std::pair<std::string, std::string> key{m["server"].get<std::string>(), m["scenario"].get<std::string>()};
+    auto& level = levels[key][m["connections"].get<int>()];
+    ++level.measured;
     bool flagged = false;
     for (const auto& f : m["flags"]) flagged = flagged || f == "starved";
     if (!flagged) continue;
     const auto& c = m["canary"];
-    const double waited_ms = c["first_response_ms"].is_number() ? c["first_response_ms"].get<double>()
-                                                                : c["max_wait_ms"].get<double>();
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.1f", waited_ms / 1000);
-    starved << "- " << m["server"].get<std::string>() << " " << m["scenario"].get<std::string>()
-            << " c=" << m["connections"].get<int>() << " rep " << m["repetition"].get<int>() + 1
-            << ": a connection opened during the run waited " << buf << " s without an answer"
-            << (c["first_response_ms"].is_number() ? "" : " (never answered before wrk ended)")
-            << ": some connections are not being served — throughput counts only the served ones\n";
+    const bool answered = c["first_response_ms"].is_number();
+    const double waited_ms = answered ? c["first_response_ms"].get<double>() : c["max_wait_ms"].get<double>();
+    ++level.starved;
+    level.never_answered += answered ? 0 : 1;
+    level.longest_wait_ms = std::max(level.longest_wait_ms, waited_ms);
+    if (std::find(starved_order.begin(), starved_order.end(), key) == starved_order.end())
+      starved_order.push_back(key);
   }
-  if (!starved.str().empty()) out << "\n## Starved connections (`starved`)\n\n" << starved.str();
+  // Grouped by server; each server's scenarios stay in the order the suite runs them.
+  std::stable_sort(starved_order.begin(), starved_order.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::ostringstream starved;
+  for (const auto& key : starved_order) {
+    starved << "- " << key.first << " " << key.second << ":";
+    const char* separator = " ";
+    for (const auto& [connections, level] : levels[key]) {
+      if (level.starved == 0) continue;
+      starved << separator << "c=" << connections << " in " << level.starved << " of " << level.measured
+              << " repetition" << (level.measured == 1 ? "" : "s") << " (longest wait "
+              << fmt("%.1f", level.longest_wait_ms / 1000) << " s";
+      if (level.never_answered > 0) starved << ", never answered in " << level.never_answered;
+      starved << ")";
+      separator = "; ";
+    }
+    starved << "\n";
+  }
+  if (!starved.str().empty())
+    out << "\n## Starved connections (`starved`)\n\n"
+        << "A connection opened during the run waited too long for its first answer: some connections "
+           "are not being served, and throughput counts only the served ones. Where, and in how many "
+           "repetitions:\n\n"
+        << starved.str();
 
   if (!doc["startup"].empty()) {
     out << "\n## Cold start — exec to the first 200 from `/plaintext`\n\n"
