@@ -103,6 +103,33 @@ def wants_log_axis(values):
     return bool(positive) and max(positive) / min(positive) > LOG_AXIS_SPAN
 
 
+def draw_client_bound(ax, st, x, y):
+    """Redraws a point hollow: a floor for the server, not its limit."""
+    ax.plot([x], [y], marker=st["marker"], markersize=9, linestyle="none",
+            color=st["color"], markerfacecolor="white", markeredgewidth=2)
+
+
+def connections_axes(ax, levels, medians, log_y, ylabel, suffix=""):
+    """x: connections on a log2 axis, a tick per measured level. y: log when log_y is True, or
+    when it is "auto" and the medians span more than LOG_AXIS_SPAN (the label then says so)."""
+    ax.set_xscale("log", base=2)
+    if levels:
+        ax.set_xticks(sorted(levels))
+        ax.set_xticklabels([str(x) for x in sorted(levels)])
+        ax.xaxis.set_minor_locator(NullLocator())
+    if log_y == "auto":
+        log_y = wants_log_axis(medians)
+        ylabel += " (log)" if log_y else ""
+    if log_y:
+        ax.set_yscale("log")
+        readable_log_axis(ax.yaxis)
+    else:
+        ax.set_ylim(bottom=0)
+    ax.set_xlabel("concurrent connections")
+    ax.set_ylabel(ylabel + suffix)
+    ax.grid(True, which="major", alpha=0.3)
+
+
 def plot_metric_vs_concurrency(service, folder, scenario, field, name, title, ylabel,
                                scale=1.0, log_y=False, lower_is_better=False):
     """One line per server: median of `field` over repetitions, min-max as band + error bar.
@@ -131,26 +158,11 @@ def plot_metric_vs_concurrency(service, folder, scenario, field, name, title, yl
                                    [h - m for m, h in zip(med, hi)]],
                     fmt="none", ecolor=st["color"], elinewidth=1, capsize=3)
         for x, m, (_, _, cb) in zip(xs, med, points):
-            if cb:      # redraw the point hollow: a floor for the server, not its limit
+            if cb:
                 client_bound_seen = True
-                ax.plot([x], [m], marker=st["marker"], markersize=9, linestyle="none",
-                        color=st["color"], markerfacecolor="white", markeredgewidth=2)
-    ax.set_xscale("log", base=2)
-    if levels:
-        ax.set_xticks(sorted(levels))
-        ax.set_xticklabels([str(x) for x in sorted(levels)])
-        ax.xaxis.set_minor_locator(NullLocator())
-    if log_y == "auto":
-        log_y = wants_log_axis(medians)
-        ylabel += " (log)" if log_y else ""
-    if log_y:
-        ax.set_yscale("log")
-        readable_log_axis(ax.yaxis)
-    else:
-        ax.set_ylim(bottom=0)
-    ax.set_xlabel("concurrent connections")
-    ax.set_ylabel(ylabel + (" (lower is better)" if lower_is_better else " (higher is better)"))
-    ax.grid(True, which="major", alpha=0.3)
+                draw_client_bound(ax, st, x, m)
+    connections_axes(ax, levels, medians, log_y, ylabel,
+                     " (lower is better)" if lower_is_better else " (higher is better)")
     legend_with_notes(ax, client_bound_seen)
     return save(fig, folder, name)
 

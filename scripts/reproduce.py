@@ -186,22 +186,9 @@ def plot_overlay(name, entry, pub_service, new_service, folder):
             for x, m, (_, v) in zip(xs, med, pts):
                 if v[3]:
                     client_bound = True
-                    ax.plot([x], [m], marker=st["marker"], markersize=9, linestyle="none",
-                            color=st["color"], markerfacecolor="white", markeredgewidth=2)
-    ax.set_xscale("log", base=2)
-    if levels:
-        ax.set_xticks(sorted(levels))
-        ax.set_xticklabels([str(x) for x in sorted(levels)])
-    if not log_y and charts.wants_log_axis(medians):     # same rule as the run's own charts
-        log_y, ylabel = True, ylabel + " (log)"
-    if log_y:
-        ax.set_yscale("log")
-        charts.readable_log_axis(ax.yaxis)
-    else:
-        ax.set_ylim(bottom=0)
-    ax.set_xlabel("concurrent connections")
-    ax.set_ylabel(ylabel)
-    ax.grid(True, alpha=0.3)
+                    charts.draw_client_bound(ax, st, x, m)
+    # Log where the metric always is (p99), else the same span rule as the run's own charts.
+    charts.connections_axes(ax, levels, medians, log_y or "auto", ylabel)
     charts.legend_with_notes(ax, client_bound, extra=[
         (Line2D([], [], color="#333", linestyle="-"), "this run (solid)"),
         (Line2D([], [], color="#333", linestyle=":", alpha=0.55), "published (dotted, faded)")])

@@ -41,6 +41,18 @@ std::string seconds_arg(double s) {
   return std::to_string(std::max(1L, std::lround(std::ceil(s - 1e-9)))) + "s";
 }
 
+// Where wrk runs and where it writes: its console to the job's log, the Lua report to the
+// file named by LAB_WRK_OUT.
+spawn_options wrk_spawn_options(const wrk_job& job) {
+  spawn_options options;
+  options.cpus = job.cpus;
+  options.stdout_path = job.console_log;
+  options.stderr_path = job.console_log;
+  options.env = {{"LAB_WRK_OUT", job.output.string()},
+                 {"LAB_WRK_PIPELINE", std::to_string(job.pipeline)}};
+  return options;
+}
+
 }  // namespace
 
 wrk_result parse_wrk_report(const std::string& json_text) {
@@ -92,12 +104,7 @@ std::vector<std::string> wrk_argv(const wrk_job& job) {
 }
 
 void run_wrk_load(const wrk_job& job, double seconds) {
-  spawn_options options;
-  options.cpus = job.cpus;
-  options.stdout_path = job.console_log;
-  options.stderr_path = job.console_log;
-  options.env = {{"LAB_WRK_OUT", job.output.string()},
-                 {"LAB_WRK_PIPELINE", std::to_string(job.pipeline)}};
+  const auto options = wrk_spawn_options(job);
   wrk_job bounded = job;
   bounded.duration_s = std::ceil(seconds);
   auto child = child_process::spawn(wrk_argv(bounded), options);
@@ -108,12 +115,7 @@ void run_wrk_load(const wrk_job& job, double seconds) {
 wrk_run run_wrk(const wrk_job& job) {
   std::error_code ec;
   std::filesystem::remove(job.output, ec);
-  spawn_options options;
-  options.cpus = job.cpus;
-  options.stdout_path = job.console_log;
-  options.stderr_path = job.console_log;
-  options.env = {{"LAB_WRK_OUT", job.output.string()},
-                 {"LAB_WRK_PIPELINE", std::to_string(job.pipeline)}};
+  const auto options = wrk_spawn_options(job);
   const double cpu_before = children_cpu_s();
   const auto start = std::chrono::steady_clock::now();
   auto child = child_process::spawn(wrk_argv(job), options);
