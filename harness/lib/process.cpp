@@ -256,16 +256,15 @@ std::optional<int> child_process::wait_for(std::chrono::milliseconds timeout) {
   }
 }
 
-void child_process::stop(std::chrono::milliseconds grace) {
-  if (pid_ <= 0 || status_) return;
-  if (!exit_status()) {
-    ::kill(-pid_, SIGTERM);
-    if (!wait_for(grace)) {
-      ::kill(-pid_, SIGKILL);
-      has_exited(pid_, true);
-      exit_status();
-    }
-  }
+bool child_process::stop(std::chrono::milliseconds grace, int signal) {
+  if (pid_ <= 0 || status_) return false;
+  if (exit_status()) return false;
+  ::kill(-pid_, signal);
+  if (wait_for(grace)) return true;
+  ::kill(-pid_, SIGKILL);
+  has_exited(pid_, true);
+  exit_status();
+  return false;
 }
 
 void install_child_cleanup_handlers() {

@@ -45,8 +45,10 @@ class child_process {
   std::string describe_exit() const;   // "running", "exited with 1", "killed by SIGSEGV"
   // Waits up to `timeout` for the child to exit; returns the raw wait status if it did.
   std::optional<int> wait_for(std::chrono::milliseconds timeout);
-  // SIGTERM to the whole group, wait up to `grace`, then SIGKILL the group; always reaps.
-  void stop(std::chrono::milliseconds grace = std::chrono::seconds(3));
+  // `signal` (SIGTERM unless told) to the whole group, wait up to `grace`, then SIGKILL the
+  // group; always reaps. Returns true if the child exited within the grace period (false if it
+  // had to be killed, or was not running).
+  bool stop(std::chrono::milliseconds grace = std::chrono::seconds(3), int signal = 15);
 
  private:
   void reaped(int status);
