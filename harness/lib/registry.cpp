@@ -146,7 +146,20 @@ server_spec parse_server_spec(const json& j, const fs::path& source) {
     if (!spec.reference)
       fail(source, "expected_failures",
            "only a reference server (\"reference\": true) may fail conformance checks");
-    spec.expected_failures = string_array(j.at("expected_failures"), "expected_failures", source);
+    // {"check": "what its failure detail must contain"}: a declared failure must fail for the
+    // declared reason, or the declaration would excuse any fault of that check.
+    const json& declared = j.at("expected_failures");
+    if (!declared.is_object())
+      fail(source, "expected_failures",
+           "must be an object {\"check name\": \"text its failure detail contains\"}, got " +
+               type_name(declared));
+    for (const auto& [check, reason] : declared.items()) {
+      if (!reason.is_string() || reason.get<std::string>().empty())
+        fail(source, "expected_failures." + check,
+             "must be a non-empty string: the text the check's failure detail contains");
+      spec.expected_failures.push_back(check);
+      spec.expected_failure_reasons[check] = reason.get<std::string>();
+    }
   }
   if (j.contains("variants")) {
     const json& variants = j.at("variants");

@@ -29,6 +29,8 @@ struct server_spec {
   bool reference = false;
   std::string not_built_hint;              // why built_file may legitimately be missing
   std::vector<std::string> expected_failures;  // conformance checks a partial reference server fails
+  // check -> text its failure detail must contain (server.json "expected_failures")
+  std::map<std::string, std::string> expected_failure_reasons;
   std::map<std::string, std::vector<std::string>> variants;  // extra argv per variant
   std::filesystem::path source;            // the server.json it came from
 };

@@ -81,6 +81,24 @@ TEST(registry, parses_optional_fields) {
   EXPECT_TRUE(spec.reference);
 }
 
+TEST(registry, expected_failures_carry_their_reasons) {
+  json j = valid_spec();
+  j["reference"] = true;
+  j["expected_failures"] = {{"head", "body sent after HEAD"}, {"compute_vectors", "404"}};
+  server_spec spec = parse_server_spec(j, "s.json");
+  EXPECT_EQ(spec.expected_failures, (std::vector<std::string>{"compute_vectors", "head"}));
+  EXPECT_EQ(spec.expected_failure_reasons.at("head"), "body sent after HEAD");
+  // A bare list would excuse any failure of those checks: refused.
+  j["expected_failures"] = json::array({"head"});
+  EXPECT_THROW(parse_server_spec(j, "s.json"), registry_error);
+  j["expected_failures"] = {{"head", ""}};
+  EXPECT_THROW(parse_server_spec(j, "s.json"), registry_error);
+  // Only reference servers may declare failures.
+  j["reference"] = false;
+  j["expected_failures"] = {{"head", "x"}};
+  EXPECT_THROW(parse_server_spec(j, "s.json"), registry_error);
+}
+
 TEST(registry, bad_model_names_field_and_choices) {
   json j = valid_spec();
   j["model"] = "fibre";
