@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compute.h"
+#include "query.h"
 
 namespace lab {
 namespace {
@@ -30,25 +31,6 @@ void append_number(const reply_context& reply, std::uint32_t value, std::string&
 }
 
 }  // namespace
-
-bool parse_query_uint(std::string_view query, std::string_view key, std::uint32_t max,
-                      std::uint32_t& value) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.size() <= key.size() || pair.substr(0, key.size()) != key || pair[key.size()] != '=')
-      continue;
-    const std::string_view digits = pair.substr(key.size() + 1);
-    if (digits.empty() || digits.size() > 9) return false;
-    std::uint32_t parsed = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), parsed);
-    if (ec != std::errc{} || end != digits.data() + digits.size() || parsed > max) return false;
-    value = parsed;
-    return true;
-  }
-  return false;
-}
 
 service_action handle_request(const http::request& request, std::string& out) {
   const reply_context reply = reply_for(request);
@@ -82,14 +64,14 @@ service_action handle_request(const http::request& request, std::string& out) {
       break;
     }
     case route::compute: {
-      std::uint32_t n = 0;
-      if (!parse_query_uint(query, "n", compute_max_n, n)) break;
-      return {service_action::kind::compute, n, reply};
+      const auto n = parse_query_uint(query, "n", compute_max_n);
+      if (!n) break;
+      return {service_action::kind::compute, *n, reply};
     }
     case route::sleep: {
-      std::uint32_t ms = 0;
-      if (!parse_query_uint(query, "ms", sleep_max_ms, ms)) break;
-      return {service_action::kind::sleep, ms, reply};
+      const auto ms = parse_query_uint(query, "ms", sleep_max_ms);
+      if (!ms) break;
+      return {service_action::kind::sleep, *ms, reply};
     }
     case route::unknown:
       break;

@@ -35,8 +35,4 @@ void append_compute_response(const reply_context& reply, std::uint32_t result, s
 // A parse error: 400/413/431 with Connection: close.
 void append_error_response(int status, std::string& out);
 
-// Parses `key` in a query string as a decimal in 0..max; false if missing or invalid.
-bool parse_query_uint(std::string_view query, std::string_view key, std::uint32_t max,
-                      std::uint32_t& value);
-
 }  // namespace lab

@@ -15,22 +15,6 @@ TEST(Compute, MatchesTheContractsTestVectors) {
   for (const auto& [n, expected] : vectors) EXPECT_EQ(compute_xorshift(n), expected) << "n=" << n;
 }
 
-TEST(QueryParsing, AcceptsDecimalsInRangeOnly) {
-  std::uint32_t value = 0;
-  EXPECT_TRUE(parse_query_uint("n=42", "n", 100, value));
-  EXPECT_EQ(value, 42u);
-  EXPECT_TRUE(parse_query_uint("x=1&n=7", "n", 100, value));
-  EXPECT_EQ(value, 7u);
-  EXPECT_TRUE(parse_query_uint("n=100", "n", 100, value));
-  EXPECT_FALSE(parse_query_uint("n=101", "n", 100, value));
-  EXPECT_FALSE(parse_query_uint("n=-1", "n", 100, value));
-  EXPECT_FALSE(parse_query_uint("n=abc", "n", 100, value));
-  EXPECT_FALSE(parse_query_uint("n=", "n", 100, value));
-  EXPECT_FALSE(parse_query_uint("nn=5", "n", 100, value));
-  EXPECT_FALSE(parse_query_uint("", "n", 100, value));
-  EXPECT_FALSE(parse_query_uint("n=99999999999999", "n", 100, value));
-}
-
 http::request get(std::string_view target) { return {http::method::get, target, 11, true}; }
 
 TEST(Service, RoutesEveryEndpoint) {
@@ -51,6 +35,21 @@ TEST(Service, RoutesEveryEndpoint) {
   EXPECT_EQ(sleep.amount, 25u);
 }
 
+// The query rule itself is tested in query_test.cpp; here only that routing applies it.
+TEST(Service, ReadsQueryValuesByTheContractsRule) {
+  std::string out;
+  const service_action compute = handle_request(get("/compute?n=0000000001&n=2"), out);
+  EXPECT_EQ(compute.what, service_action::kind::compute);
+  EXPECT_EQ(compute.amount, 1u);
+  const service_action sleep = handle_request(get("/sleep?x=%zz&ms=%30005"), out);
+  EXPECT_EQ(sleep.what, service_action::kind::sleep);
+  EXPECT_EQ(sleep.amount, 5u);
+  EXPECT_TRUE(out.empty());
+  std::string body;
+  append_sleep_response({}, sleep.amount, body);
+  EXPECT_EQ(body.substr(body.size() - 5), "\r\n\r\n5");  // canonical decimal, no leading zeros
+}
+
 TEST(Service, AnswersErrors) {
   std::string out;
   handle_request(get("/nope"), out);
@@ -59,7 +58,8 @@ TEST(Service, AnswersErrors) {
   handle_request({http::method::other, "/json", 11, true}, out);
   EXPECT_EQ(out.rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0), 0u);
   EXPECT_NE(out.find("\r\nAllow: GET, HEAD\r\n"), std::string::npos);
-  for (const char* bad : {"/compute", "/compute?n=10000001", "/compute?n=x", "/sleep?ms=60001"}) {
+  for (const char* bad : {"/compute", "/compute?n=10000001", "/compute?n=x", "/compute?N=1",
+                          "/compute?n=%zz", "/compute?n=+1", "/sleep?ms=60001", "/sleep?ms="}) {
     out.clear();
     EXPECT_EQ(handle_request(get(bad), out).what, service_action::kind::responded) << bad;
     EXPECT_EQ(out.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << bad;
