@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -176,10 +177,14 @@ func headerSectionSize(r *http.Request) int {
 	return size + 2
 }
 
-// boundedParam reads a query parameter that must be one or more decimal digits, at most max.
+// boundedParam reads a query parameter by the contract's rule ("Query parameters" in
+// docs/service-contract.md): the first name=value pair named name counts, its value is
+// form-decoded and must be one or more decimal digits, at most max (leading zeros allowed).
+// r.URL.Query() is not used: it decodes names, skips pairs with bad escapes (so "n=%zz&n=1"
+// would find 1) and lets a later duplicate be seen when the first is dropped.
 func boundedParam(r *http.Request, name string, max int) (int, bool) {
-	s := r.URL.Query().Get(name)
-	if s == "" {
+	s, ok := firstQueryValue(r.URL.RawQuery, name)
+	if !ok || s == "" {
 		return 0, false
 	}
 	for _, c := range []byte(s) {
@@ -187,17 +192,40 @@ func boundedParam(r *http.Request, name string, max int) (int, bool) {
 			return 0, false
 		}
 	}
-	for len(s) > 1 && s[0] == '0' {
-		s = s[1:]
-	}
+	s = strings.TrimLeft(s, "0")
 	if len(s) > len(strconv.Itoa(max)) { // longer than max can't fit; also keeps Atoi from overflowing
 		return 0, false
+	}
+	if s == "" {
+		return 0, true // all zeros
 	}
 	v, err := strconv.Atoi(s)
 	if err != nil || v > max {
 		return 0, false
 	}
 	return v, true
+}
+
+// firstQueryValue returns the decoded value of the first pair in rawQuery whose raw name is
+// name; false if there is none, it has no '=', or its value has a malformed %-escape.
+func firstQueryValue(rawQuery, name string) (string, bool) {
+	for rawQuery != "" {
+		var pair string
+		pair, rawQuery, _ = strings.Cut(rawQuery, "&")
+		key, value, hasValue := strings.Cut(pair, "=")
+		if key != name {
+			continue
+		}
+		if !hasValue {
+			return "", false
+		}
+		decoded, err := url.QueryUnescape(value) // %XX and '+' as a space; errors on bad escapes
+		if err != nil {
+			return "", false
+		}
+		return decoded, true
+	}
+	return "", false
 }
 
 // compute runs n steps of Marsaglia's xorshift32 from the contract's seed.
