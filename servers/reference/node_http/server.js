@@ -30,11 +30,32 @@ function compute(n) {
   return x >>> 0;
 }
 
-// A query parameter that must be 1+ decimal digits and at most max; otherwise null.
-function boundedParam(searchParams, name, max) {
-  const s = searchParams.get(name);
+// The decoded value of the first name=value pair in the raw query whose raw name is `name`;
+// null if there is none, it has no '=', or its value has a malformed %-escape. This is the
+// contract's rule ("Query parameters" in docs/service-contract.md); URLSearchParams differs:
+// it decodes names and keeps a malformed escape such as %zz as literal text.
+function firstQueryValue(query, name) {
+  for (const pair of query.split('&')) {
+    const eq = pair.indexOf('=');
+    if ((eq < 0 ? pair : pair.slice(0, eq)) !== name) continue;
+    if (eq < 0) return null;
+    try {
+      return decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, ' '));
+    } catch {
+      return null; // URIError: a malformed escape (or bytes that are not UTF-8: not digits either)
+    }
+  }
+  return null;
+}
+
+// A query parameter that must be 1+ decimal digits (leading zeros allowed) and at most max;
+// otherwise null.
+function boundedParam(query, name, max) {
+  const s = firstQueryValue(query, name);
   if (s === null || !/^[0-9]+$/.test(s)) return null;
-  const value = Number(s); // exact for anything up to 2^53; bigger is over max anyway
+  // Number() reads leading zeros as decimal; past 2^53 it rounds, and past ~1e308 it is
+  // Infinity, but either is still above max, so the comparison is exact where it matters.
+  const value = Number(s);
   return value <= max ? value : null;
 }
 
@@ -68,13 +89,13 @@ const routes = {
   '/plaintext': (req, res) => reply(res, 200, 'text/plain', 'Hello, World!'),
   '/json': (req, res) =>
     reply(res, 200, 'application/json', JSON.stringify({ message: 'Hello, World!' })),
-  '/compute': (req, res, url) => {
-    const n = boundedParam(url.searchParams, 'n', MAX_COMPUTE_N);
+  '/compute': (req, res, query) => {
+    const n = boundedParam(query, 'n', MAX_COMPUTE_N);
     if (n === null) return replyError(res, 400);
     reply(res, 200, 'text/plain', String(compute(n)));
   },
-  '/sleep': (req, res, url) => {
-    const ms = boundedParam(url.searchParams, 'ms', MAX_SLEEP_MS);
+  '/sleep': (req, res, query) => {
+    const ms = boundedParam(query, 'ms', MAX_SLEEP_MS);
     if (ms === null) return replyError(res, 400);
     // A timer: the loop serves other connections meanwhile; node queues later pipelined
     // requests on this connection behind this response.
@@ -101,11 +122,15 @@ function handle(req, res) {
   });
   req.on('end', () => {
     if (tooLarge) return;
-    const url = new URL(req.url, 'http://localhost');
-    const route = routes[url.pathname];
+    // The raw target split at its first '?', as the contract reads it: new URL() would also
+    // drop a '#...' and re-encode characters before the query is seen.
+    const question = req.url.indexOf('?');
+    const path = question < 0 ? req.url : req.url.slice(0, question);
+    const query = question < 0 ? '' : req.url.slice(question + 1);
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (!route) return replyError(res, 404);
     if (req.method !== 'GET' && req.method !== 'HEAD') return replyError(res, 405);
-    route(req, res, url);
+    route(req, res, query);
   });
 }
 
