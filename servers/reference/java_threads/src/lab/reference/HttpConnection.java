@@ -110,6 +110,9 @@ final class HttpConnection {
     String[] lines = head.split("\r\n", -1); // ends with "", "" for the blank line
 
     Request request = new Request();
+    if (hasControl(lines[0], false)) {
+      throw new HttpError(400);
+    }
     String[] parts = lines[0].split(" ", -1);
     if (parts.length != 3 || !isToken(parts[0]) || parts[1].isEmpty()
         || parts[1].charAt(0) != '/') {
@@ -131,7 +134,7 @@ final class HttpConnection {
     for (int i = 1; i < lines.length - 2; i++) {
       String line = lines[i];
       int colon = line.indexOf(':');
-      if (colon <= 0 || !isToken(line.substring(0, colon))) {
+      if (colon <= 0 || !isToken(line.substring(0, colon)) || hasControl(line, true)) {
         throw new HttpError(400);
       }
       String name = line.substring(0, colon).toLowerCase(Locale.ROOT);
@@ -303,6 +306,21 @@ final class HttpConnection {
     return true;
   }
 
+  /**
+   * Whether line holds a control character (below 0x20, or DEL), which no request line or
+   * header field may contain (RFC 9110 5.5: a NUL, bare CR or bare LF in a value is rejected);
+   * a header value may hold HTAB.
+   */
+  private static boolean hasControl(String line, boolean tabAllowed) {
+    for (int i = 0; i < line.length(); i++) {
+      char c = line.charAt(i);
+      if ((c < 0x20 && !(tabAllowed && c == '\t')) || c == 0x7f) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static boolean hasToken(String commaList, String token) {
     for (String part : commaList.split(",")) {
       if (part.trim().equals(token)) {
@@ -372,33 +390,46 @@ final class HttpConnection {
     return x;
   }
 
-  /** The first value of name in the query if it is 1+ decimal digits and at most max; else -1. */
+  /**
+   * The contract's query rule ("Query parameters" in docs/service-contract.md): the first
+   * name=value pair whose raw name is name counts; its value, form-decoded, must be 1+ decimal
+   * digits (leading zeros allowed) and at most max. Returns it, or -1 when the pair is missing,
+   * has no '=', has a malformed %-escape, is not all digits or is above max.
+   */
   static int boundedParam(String query, String name, int max) {
+    String value = firstQueryValue(query, name);
+    if (value == null || value.isEmpty()
+        || !value.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      return -1;
+    }
+    String digits = value.replaceFirst("^0+(?=.)", "");
+    if (digits.length() > 9) {
+      return -1; // above any int max; also keeps parseInt from overflowing
+    }
+    int v = Integer.parseInt(digits);
+    return v <= max ? v : -1;
+  }
+
+  /**
+   * The decoded value of the first pair in query whose raw (undecoded) name is name; null if
+   * there is none, it has no '=', or its value has a malformed %-escape.
+   */
+  static String firstQueryValue(String query, String name) {
     for (String pair : query.split("&")) {
       int eq = pair.indexOf('=');
-      String key = eq >= 0 ? pair.substring(0, eq) : pair;
-      String value = eq >= 0 ? pair.substring(eq + 1) : "";
-      String decodedKey;
+      if (!(eq >= 0 ? pair.substring(0, eq) : pair).equals(name)) {
+        continue;
+      }
+      if (eq < 0) {
+        return null;
+      }
       try {
-        decodedKey = URLDecoder.decode(key, StandardCharsets.UTF_8);
-        value = URLDecoder.decode(value, StandardCharsets.UTF_8);
+        return URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
       } catch (IllegalArgumentException badEscape) {
-        continue;
+        return null;
       }
-      if (!decodedKey.equals(name)) {
-        continue;
-      }
-      if (value.isEmpty() || !value.chars().allMatch(c -> c >= '0' && c <= '9')) {
-        return -1;
-      }
-      String digits = value.replaceFirst("^0+(?=.)", "");
-      if (digits.length() > 9) {
-        return -1;
-      }
-      int v = Integer.parseInt(digits);
-      return v <= max ? v : -1;
     }
-    return -1;
+    return null;
   }
 
   private void reply(Request request, int status, String contentType, String body, boolean head)
