@@ -8,19 +8,52 @@ function(lab_add_server name)
   target_link_libraries(${name} PRIVATE lab::server_common ${ARG_LIBS})
 endfunction()
 
-# lab_add_test(<name> SOURCES a_test.cpp ... [LIBS lib ...] [LABELS l ...] [TIMEOUT s])
+# lab_add_test(<name> SOURCES a_test.cpp ... [LIBS lib ...] [LABELS l ...] [TIMEOUT s]
+#              [TEST_FILTER gtest-filter] [RESOURCE_LOCK lock] [RUN_SERIAL])
 # A GoogleTest executable registered with CTest, one CTest test per TEST().
+# RESOURCE_LOCK: tests that measure time take the lock `timing`, so no two of them run at once
+# under `ctest -j`; RUN_SERIAL: tests so heavy that nothing may run beside them.
+# TEST_FILTER registers only the matching tests; lab_discover_tests registers the rest of the
+# same executable with other properties.
 function(lab_add_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "RUN_SERIAL" "TIMEOUT;TEST_FILTER;RESOURCE_LOCK" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE GTest::gtest GTest::gtest_main ${ARG_LIBS})
+  set(extra)
+  if(ARG_TEST_FILTER)
+    list(APPEND extra TEST_FILTER ${ARG_TEST_FILTER})
+  endif()
+  if(ARG_RESOURCE_LOCK)
+    list(APPEND extra RESOURCE_LOCK ${ARG_RESOURCE_LOCK})
+  endif()
+  if(ARG_RUN_SERIAL)
+    list(APPEND extra RUN_SERIAL)
+  endif()
+  lab_discover_tests(${name} LABELS ${ARG_LABELS} TIMEOUT ${ARG_TIMEOUT} ${extra})
+endfunction()
+
+# lab_discover_tests(<target> [LABELS l ...] [TIMEOUT s] [TEST_FILTER f] [RESOURCE_LOCK lock]
+#                    [RUN_SERIAL])
+function(lab_discover_tests target)
+  cmake_parse_arguments(ARG "RUN_SERIAL" "TIMEOUT;TEST_FILTER;RESOURCE_LOCK" "LABELS" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
+  set(properties LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+      ENVIRONMENT "LAB_BIN=${CMAKE_RUNTIME_OUTPUT_DIRECTORY};LAB_ROOT=${PROJECT_SOURCE_DIR}")
+  if(ARG_RESOURCE_LOCK)
+    list(APPEND properties RESOURCE_LOCK ${ARG_RESOURCE_LOCK})
+  endif()
+  if(ARG_RUN_SERIAL)
+    list(APPEND properties RUN_SERIAL TRUE)
+  endif()
+  set(filter)
+  if(ARG_TEST_FILTER)
+    set(filter TEST_FILTER ${ARG_TEST_FILTER})
+  endif()
   include(GoogleTest)
-  gtest_discover_tests(${name} NO_PRETTY_VALUES
+  gtest_discover_tests(${target} NO_PRETTY_VALUES ${filter}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
-               ENVIRONMENT "LAB_BIN=${CMAKE_RUNTIME_OUTPUT_DIRECTORY};LAB_ROOT=${PROJECT_SOURCE_DIR}"
+    PROPERTIES ${properties}
     DISCOVERY_TIMEOUT 60)
 endfunction()
