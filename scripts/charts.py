@@ -2,7 +2,10 @@
 
 Every chart carries the run's context as a subtitle (machine, CPU layout, date, suite),
 min-max bands or error bars over repetitions, hollow markers for client-bound points, and
-the fixed colour+marker of each model (style.py). Functions return the paths they wrote.
+the fixed colour+marker of each model (style.py). Labels, units, directions and log axes come
+from the metric registry (metrics.py). This file draws closed-loop scenarios (x = connections),
+memory, startup and micro-benchmarks; open-loop scenarios (x = offered rate) are drawn by
+open_charts.py. Functions return the paths they wrote.
 """
 import json
 import math
@@ -17,10 +20,10 @@ from matplotlib.lines import Line2D                 # noqa: E402
 from matplotlib.patches import Patch                # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
 
+import metrics                                      # noqa: E402
 import results as res                               # noqa: E402
 import style                                        # noqa: E402
 
-PERCENTILES = [("p50", 0.50), ("p75", 0.75), ("p90", 0.90), ("p99", 0.99), ("p99_9", 0.999)]
 TIME_UNITS_NS = {"ns": 1.0, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9}
 SIZE_UNITS_BYTES = {"bytes": 1.0, "b": 1.0, "kb": 1024.0, "kib": 1024.0, "mb": 1048576.0,
                     "mib": 1048576.0}
@@ -57,12 +60,16 @@ def readable_log_axis(axis, subs=(1.0, 2.0, 5.0)):
     axis.set_minor_locator(NullLocator())
 
 
-def legend_with_notes(ax, client_bound_seen, extra=None, loc="best"):
+def client_bound_handle():
+    return Line2D([], [], marker="o", linestyle="none", markerfacecolor="white",
+                  markeredgecolor="#333")
+
+
+def legend_with_notes(ax, client_bound_seen, extra=None, loc="best", load="closed"):
     handles, labels = ax.get_legend_handles_labels()
     if client_bound_seen:
-        handles.append(Line2D([], [], marker="o", linestyle="none", markerfacecolor="white",
-                              markeredgecolor="#333"))
-        labels.append(style.CLIENT_BOUND_NOTE)
+        handles.append(client_bound_handle())
+        labels.append(metrics.FLAGS["client_bound"].note(load))
     for h, l in extra or []:
         handles.append(h)
         labels.append(l)
@@ -82,73 +89,54 @@ def server_styles(service):
         (name, i.get("model"), i.get("language")) for name, i in info.items())
 
 
-def aggregates_by_server(service, scenario):
-    """server -> aggregates of one scenario, sorted by connections."""
-    out = {}
-    for agg in service["aggregates"]:
-        if res.scenario_key(agg) == scenario:
-            out.setdefault(agg["server"], []).append(agg)
-    for aggs in out.values():
-        aggs.sort(key=lambda a: a["connections"])
-    return dict(sorted(out.items()))
-
-
-# A linear axis whose values span more than this factor squeezes the small ones into a flat
-# line at zero (pipelined CPU per request: 0.8 µs for C++ beside 40 µs for Node.js).
-LOG_AXIS_SPAN = 10.0
-
-
-def wants_log_axis(values):
-    positive = [v for v in values if v and v > 0]
-    return bool(positive) and max(positive) / min(positive) > LOG_AXIS_SPAN
-
-
 def draw_client_bound(ax, st, x, y):
     """Redraws a point hollow: a floor for the server, not its limit."""
     ax.plot([x], [y], marker=st["marker"], markersize=9, linestyle="none",
             color=st["color"], markerfacecolor="white", markeredgewidth=2)
 
 
-def connections_axes(ax, levels, medians, log_y, ylabel, suffix=""):
-    """x: connections on a log2 axis, a tick per measured level. y: log when log_y is True, or
-    when it is "auto" and the medians span more than LOG_AXIS_SPAN (the label then says so)."""
-    ax.set_xscale("log", base=2)
-    if levels:
-        ax.set_xticks(sorted(levels))
-        ax.set_xticklabels([str(x) for x in sorted(levels)])
-        ax.xaxis.set_minor_locator(NullLocator())
-    if log_y == "auto":
-        log_y = wants_log_axis(medians)
-        ylabel += " (log)" if log_y else ""
+def value_axis(ax, metric, medians):
+    """y axis of a metric: log where the registry says so (or, for "auto", where the displayed
+    medians span more than metrics.LOG_AXIS_SPAN), labelled with unit and direction."""
+    log_y = metric.use_log(medians)
     if log_y:
         ax.set_yscale("log")
         readable_log_axis(ax.yaxis)
     else:
         ax.set_ylim(bottom=0)
+    ax.set_ylabel(metric.axis_label(log_y))
+
+
+def connections_axes(ax, levels, medians, metric):
+    """x: connections on a log2 axis, a tick per measured level; y: value_axis()."""
+    ax.set_xscale("log", base=2)
+    if levels:
+        ax.set_xticks(sorted(levels))
+        ax.set_xticklabels([str(x) for x in sorted(levels)])
+        ax.xaxis.set_minor_locator(NullLocator())
+    value_axis(ax, metric, medians)
     ax.set_xlabel("concurrent connections")
-    ax.set_ylabel(ylabel + suffix)
     ax.grid(True, which="major", alpha=0.3)
 
 
-def plot_metric_vs_concurrency(service, folder, scenario, field, name, title, ylabel,
-                               scale=1.0, log_y=False, lower_is_better=False):
-    """One line per server: median of `field` over repetitions, min-max as band + error bar.
-    log_y: True, False, or "auto" (log when the medians span more than LOG_AXIS_SPAN)."""
+def plot_metric_vs_concurrency(service, folder, scenario, metric, name):
+    """Closed loop: one line per server, the median of `metric` over repetitions vs
+    connections, min-max as band + error bar."""
     styles = server_styles(service)
-    fig, ax = new_figure(title, service["context"])
+    fig, ax = new_figure(f"{metric.title} — {scenario}", service["context"])
     client_bound_seen = False
     levels = set()
     medians = []
-    for server, aggs in aggregates_by_server(service, scenario).items():
-        points = [(a["connections"], res.stat(a, field), a.get("client_bound")) for a in aggs]
+    for server, aggs in res.aggregates_of(service, scenario, "closed").items():
+        points = [(a["connections"], metric.stat(a), res.is_client_bound(a)) for a in aggs]
         points = [(c, t, cb) for c, t, cb in points if t is not None]
         if not points:
             continue
         st = styles[server]
         xs = [c for c, _, _ in points]
-        med = [t[0] * scale for _, t, _ in points]
-        lo = [t[1] * scale for _, t, _ in points]
-        hi = [t[2] * scale for _, t, _ in points]
+        med = [metric.shown(t[0]) for _, t, _ in points]
+        lo = [metric.shown(t[1]) for _, t, _ in points]
+        hi = [metric.shown(t[2]) for _, t, _ in points]
         levels.update(xs)
         medians += med
         ax.plot(xs, med, color=st["color"], linestyle=st["linestyle"], linewidth=1.6,
@@ -161,8 +149,7 @@ def plot_metric_vs_concurrency(service, folder, scenario, field, name, title, yl
             if cb:
                 client_bound_seen = True
                 draw_client_bound(ax, st, x, m)
-    connections_axes(ax, levels, medians, log_y, ylabel,
-                     " (lower is better)" if lower_is_better else " (higher is better)")
+    connections_axes(ax, levels, medians, metric)
     legend_with_notes(ax, client_bound_seen)
     return save(fig, folder, name)
 
@@ -172,7 +159,8 @@ def spectrum_level(service, scenario):
     (so they are comparable), the highest such."""
     counts = {}
     for m in service["measurements"]:
-        if res.scenario_key(m) == scenario and m.get("status", "ok") == "ok":
+        if (res.scenario_key(m) == scenario and m.get("status", "ok") == "ok"
+                and not res.is_open(m)):
             counts.setdefault(m["connections"], set()).add(m["server"])
     if not counts:
         return None
@@ -188,19 +176,24 @@ def plot_latency_spectrum(service, folder, scenario, level=None):
                          service["context"])
     per_server = {}
     for m in service["measurements"]:
-        if (res.scenario_key(m) == scenario and m["connections"] == level
+        if (res.scenario_key(m) == scenario and not res.is_open(m)
+                and m["connections"] == level
                 and m.get("status", "ok") == "ok" and m.get("latency_us")):
             per_server.setdefault(m["server"], []).append(m)
     client_bound_seen = False
-    xs = [1.0 / (1.0 - q) for _, q in PERCENTILES]
+    # wrk reports up to p99.9: show the percentiles some measurement of this level holds
+    shown = [p for p in metrics.PERCENTILES
+             if any(r["latency_us"].get(p[0]) is not None
+                    for recs in per_server.values() for r in recs)]
+    xs = [1.0 / (1.0 - q) for _, q, _ in shown]
     for server, recs in sorted(per_server.items()):
         st = styles[server]
         triples = [res.median_min_max([r["latency_us"].get(key) for r in recs])
-                   for key, _ in PERCENTILES]
+                   for key, _, _ in shown]
         pts = [(x, t) for x, t in zip(xs, triples) if t is not None]
         if not pts:
             continue
-        cb = any(r.get("client_bound") for r in recs)
+        cb = any(res.is_client_bound(r) for r in recs)
         client_bound_seen |= cb
         px = [x for x, _ in pts]
         med = [t[0] / 1000 for _, t in pts]
@@ -212,11 +205,11 @@ def plot_latency_spectrum(service, folder, scenario, level=None):
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(xs)
-    ax.set_xticklabels(["50%", "75%", "90%", "99%", "99.9%"])
+    ax.set_xticklabels([label for _, _, label in shown])
     ax.minorticks_off()
     readable_log_axis(ax.yaxis)
     ax.set_xlabel("percentile (HdrHistogram-style axis: 1/(1−q))")
-    ax.set_ylabel("latency, ms (lower is better)")
+    ax.set_ylabel(f"latency, {metrics.P99.unit} ({metrics.P99.better} is better)")
     ax.grid(True, which="both", alpha=0.3)
     legend_with_notes(ax, client_bound_seen, loc="upper left")
     return save(fig, folder, f"latency_spectrum_{slug(scenario)}")
@@ -227,7 +220,7 @@ def plot_peak_rss(service, folder):
     scens = res.scenarios(service)
     per = {}
     for agg in service["aggregates"]:
-        t = res.stat(agg, "rss_peak_kb")
+        t = metrics.RSS.stat(agg)
         if t is None:
             continue
         key = (agg["server"], res.scenario_key(agg))
@@ -247,14 +240,15 @@ def plot_peak_rss(service, folder):
             t = per.get((server, scen))
             if t is None:
                 continue
+            med, lo, hi = (metrics.RSS.shown(v) for v in t)
             x = i - 0.4 + width * (j + 0.5)
-            ax.bar(x, t[0] / 1024, width, color=st["color"], edgecolor="#222",
+            ax.bar(x, med, width, color=st["color"], edgecolor="#222",
                    hatch=hatches[j % len(hatches)], alpha=0.85)
-            ax.errorbar(x, t[0] / 1024, yerr=[[(t[0] - t[1]) / 1024], [(t[2] - t[0]) / 1024]],
-                        fmt="none", ecolor="#222", capsize=3)
+            ax.errorbar(x, med, yerr=[[med - lo], [hi - med]], fmt="none", ecolor="#222",
+                        capsize=3)
     ax.set_xticks(range(len(servers)))
     ax.set_xticklabels(servers, rotation=20, ha="right")
-    ax.set_ylabel("peak RSS, MiB (lower is better)")
+    ax.set_ylabel(metrics.RSS.axis_label())
     ax.grid(True, axis="y", alpha=0.3)
     handles = [Patch(facecolor="white", edgecolor="#222", hatch=hatches[j % len(hatches)],
                      label=scen) for j, scen in enumerate(scens)]
@@ -276,7 +270,8 @@ def plot_rss_over_time(service, folder):
             continue
         key = (res.scenario_key(m), m["server"])
         best = chosen.get(key)
-        rank = (m["connections"], -m.get("repetition", 0))
+        # the highest level; closed-loop before open-loop if a scenario key has both
+        rank = (not res.is_open(m), res.level(m), -m.get("repetition", 0))
         if best is None or rank > best[0]:
             chosen[key] = (rank, m)
     scens = [s for s in scens if any(k[0] == s for k in chosen)]
@@ -290,21 +285,23 @@ def plot_rss_over_time(service, folder):
     fig.text(0.5, 0.935, res.context_subtitle(service["context"]), ha="center", fontsize=8,
              color="#444")
     for ax, scen in zip(axes[0], scens):
-        level = None
+        levels = []
         for (s, server), (_, m) in sorted(chosen.items()):
             if s != scen:
                 continue
             st = styles[server]
             samples = res.process_stats(m)["rss_samples"]
-            level = m["connections"]
+            if res.level_text(m) not in levels:
+                levels.append(res.level_text(m))
             ax.plot([p[0] for p in samples], [p[1] / 1024 for p in samples], color=st["color"],
                     linestyle=st["linestyle"], marker=st["marker"], markersize=4,
                     markevery=max(1, len(samples) // 8), label=f"{server} ({st['label']})")
-        ax.set_title(f"{scen}, {level} connections (repetition shown: first)", fontsize=9)
+        where = levels[0] if len(levels) == 1 else "each server's highest level"
+        ax.set_title(f"{scen}, {where} (repetition shown: first)", fontsize=9)
         ax.set_xlabel("seconds since measurement start")
         ax.grid(True, alpha=0.3)
         ax.set_ylim(bottom=0)
-    axes[0][0].set_ylabel("RSS, MiB")
+    axes[0][0].set_ylabel(f"RSS, {metrics.RSS.unit}")
     handles = {}
     for ax in axes[0]:
         for h, l in zip(*ax.get_legend_handles_labels()):
@@ -317,7 +314,7 @@ def plot_rss_over_time(service, folder):
 
 def plot_startup(service, folder):
     records = sorted(service["startup"], key=lambda r: r["server"])
-    records = [r for r in records if res.stat(r, "time_to_first_response_ms")]
+    records = [r for r in records if metrics.STARTUP.stat(r)]
     if not records:
         return []
     info = res.server_info(service)
@@ -326,34 +323,32 @@ def plot_startup(service, folder):
                  fontweight="bold", y=0.985)
     fig.text(0.5, 0.935, res.context_subtitle(service["context"]), ha="center", fontsize=8,
              color="#444")
-    for ax, field, scale, ylabel in (
-            (ax1, "time_to_first_response_ms", 1.0,
-             "median time from exec to first response, ms (log)"),
-            (ax2, "idle_rss_kb", 1 / 1024, "idle RSS right after start, MiB")):
+    for ax, metric in ((ax1, metrics.STARTUP), (ax2, metrics.IDLE_RSS)):
         for i, rec in enumerate(records):
             st = style.model_style(info.get(rec["server"], {}).get("model") or rec.get("model"))
-            t = res.stat(rec, field)
+            t = metric.stat(rec)
             if t is None:
                 continue
-            med, lo, hi = (v * scale for v in t)
+            med, lo, hi = (metric.shown(v) for v in t)
             ax.bar(i, med, 0.6, color=st["color"], alpha=0.8, edgecolor="#222")
             ax.errorbar(i, med, yerr=[[med - lo], [hi - med]], fmt="none", ecolor="#222",
                         capsize=4)
-            samples = (rec.get(field) or {}).get("samples") or []
+            samples = (rec.get(metric.name) or {}).get("samples") or []
             n = len(samples)
             ax.plot([i - 0.2 + 0.4 * k / max(1, n - 1) for k in range(n)],
-                    [s * scale for s in samples], linestyle="none", marker=st["marker"],
+                    [metric.shown(s) for s in samples], linestyle="none", marker=st["marker"],
                     markersize=4, color="#222", alpha=0.6)
         ax.set_xticks(range(len(records)))
         ax.set_xticklabels([r["server"] for r in records], rotation=20, ha="right")
-        ax.set_ylabel(ylabel)
+        ax.set_ylabel(metric.axis_label(metric.log_axis is True))
         ax.grid(True, axis="y", alpha=0.3)
-    ax1.set_yscale("log")
-    readable_log_axis(ax1.yaxis)
+        if metric.log_axis is True:
+            ax.set_yscale("log")
+            readable_log_axis(ax.yaxis)
     runs = {r.get("runs") for r in records}
     ax1.set_title(f"bar = median, whisker = min–max, dots = each of {'/'.join(map(str, runs))} "
                   f"cold starts", fontsize=8)
-    ax2.set_title("(lower is better)", fontsize=8)
+    ax2.set_title("bar = median, whisker = min–max", fontsize=8)
     return save(fig, folder, "startup")
 
 
@@ -489,31 +484,24 @@ def plot_micro(micro, folder, published):
 
 # ---- all charts of a run ------------------------------------------------------------------
 
-def service_chart_specs(scenario):
-    """(file-name prefix, aggregate field, title, y label, scale, log y (True, False or
-    "auto"), lower is better)."""
-    return [
-        ("throughput", "requests_per_s", f"Throughput — {scenario}", "requests per second",
-         1.0, "auto", False),
-        ("latency_p99", "latency_p99_us", f"p99 latency — {scenario}", "p99 latency, ms (log)",
-         1e-3, True, True),
-        ("cpu_per_request", "cpu_us_per_request", f"Server CPU per request — {scenario}",
-         "server CPU µs per request", 1.0, "auto", True),
-    ]
+def closed_chart_names(scenario):
+    """Chart name -> metric of a closed-loop scenario's charts vs connections."""
+    return {f"{m.chart}_{slug(scenario)}": m for m in metrics.CLOSED_CHARTS}
 
 
 def plot_run(run, published=None):
     """Draws every chart a run's data allows. Returns {chart name: [png, svg]}."""
+    import open_charts      # draws with this module's helpers, so imported late
     charts = {}
     if run.service:
         svc = run.service
-        for scen in res.scenarios(svc):
-            for prefix, field, title, ylabel, scale, log_y, lower in service_chart_specs(scen):
-                name = f"{prefix}_{slug(scen)}"
-                charts[name] = plot_metric_vs_concurrency(svc, run.folder, scen, field, name,
-                                                          title, ylabel, scale, log_y, lower)
+        for scen in res.scenarios(svc, "closed"):
+            for name, metric in closed_chart_names(scen).items():
+                charts[name] = plot_metric_vs_concurrency(svc, run.folder, scen, metric, name)
             name = f"latency_spectrum_{slug(scen)}"
             charts[name] = plot_latency_spectrum(svc, run.folder, scen)
+        for scen in res.scenarios(svc, "open"):
+            charts.update(open_charts.plot_open_scenario(svc, run.folder, scen))
         charts["memory_peak_rss"] = plot_peak_rss(svc, run.folder)
         charts["memory_rss_over_time"] = plot_rss_over_time(svc, run.folder)
         charts["startup"] = plot_startup(svc, run.folder)

@@ -4,22 +4,19 @@
 For every (server, scenario, connections) measured in both runs: throughput, p99 latency,
 server CPU per request and peak RSS, each as the ratio of medians B/A. Where the min-max
 ranges over repetitions of A and B overlap, the difference is within the noise and the row
-says "not meaningful". Micro-benchmark folders (micro.json) are compared the same way per
-primitive and measurement. Prints a table and writes it as compare.md.
+says "not meaningful". Open-loop levels (results schema 2) are compared in a table of their
+own by (server, scenario, offered rate), and capacity at the SLO by (server, scenario).
+Micro-benchmark folders (micro.json) are compared the same way per primitive and
+measurement. Prints a table and writes it as compare.md. Which metrics, their column names
+and which way is better come from scripts/metrics.py.
 """
 import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import metrics         # noqa: E402
 import results as res  # noqa: E402
-
-METRICS = [  # (column, aggregate field, better when)
-    ("req/s", "requests_per_s", "higher"),
-    ("p99", "latency_p99_us", "lower"),
-    ("CPU/req", "cpu_us_per_request", "lower"),
-    ("peak RSS", "rss_peak_kb", "lower"),
-]
 
 
 def ratio(a, b):
@@ -34,25 +31,54 @@ def overlaps(a, b):
     return a is not None and b is not None and a[1] <= b[2] and b[1] <= a[2]
 
 
-def compare_service(sa, sb):
-    """Rows: dicts with key, and per metric (A median, B median, ratio, overlap)."""
+def compare_levels(sa, sb, load="closed"):
+    """Rows for one kind of level: (server, scenario, connections) for closed loop,
+    (server, scenario, offered rate) for open loop; the two are never matched with each
+    other. Each row: the key, and per metric column (A median, B median, ratio, overlap)."""
     def index(service):
-        return {(a["server"], res.scenario_key(a), a["connections"]): a
-                for a in service["aggregates"]}
+        return {(a["server"], res.scenario_key(a), res.level(a)): a
+                for a in service["aggregates"] if res.load_of(a) == load}
     ia, ib = index(sa), index(sb)
+    shown = metrics.COMPARE_OPEN if load == "open" else metrics.COMPARE_CLOSED
+    level_name = "rate" if load == "open" else "connections"
     rows = []
     order = {scen: i for i, scen in enumerate(res.scenarios(sa))}
     for key in sorted(set(ia) & set(ib), key=lambda k: (order.get(k[1], 99), k[1], k[0], k[2])):
-        row = {"server": key[0], "scenario": key[1], "connections": key[2], "metrics": {}}
-        for column, field, _ in METRICS:
-            a, b = res.stat(ia[key], field), res.stat(ib[key], field)
-            row["metrics"][column] = {"a": a, "b": b, "ratio": ratio(a, b),
-                                      "overlap": overlaps(a, b)}
-        row["client_bound"] = bool(ia[key].get("client_bound") or ib[key].get("client_bound"))
+        row = {"server": key[0], "scenario": key[1], level_name: key[2], "metrics": {}}
+        for metric in shown:
+            a, b = metric.stat(ia[key]), metric.stat(ib[key])
+            row["metrics"][metric.short] = {"a": a, "b": b, "ratio": ratio(a, b),
+                                            "overlap": overlaps(a, b)}
+        row["client_bound"] = res.is_client_bound(ia[key]) or res.is_client_bound(ib[key])
+        row["overloaded"] = [run for run, agg in (("A", ia[key]), ("B", ib[key]))
+                             if res.is_overloaded(agg)]
         rows.append(row)
     only_a = sorted(set(ia) - set(ib))
     only_b = sorted(set(ib) - set(ia))
     return rows, only_a, only_b
+
+
+def compare_service(sa, sb):
+    """Closed-loop levels: (rows, only in A, only in B); see compare_levels."""
+    return compare_levels(sa, sb, "closed")
+
+
+def compare_capacity(sa, sb):
+    """Capacity at the SLO by (server, scenario): rows with A, B (capacity entries), ratio
+    of capacity_rps and whether either side is a lower bound (all_passed)."""
+    def index(service):
+        return {(c["server"], c["scenario"]): c for c in service.get("capacity") or []}
+    ia, ib = index(sa), index(sb)
+    rows = []
+    for key in sorted(set(ia) & set(ib), key=lambda k: (k[1], k[0])):
+        a, b = ia[key], ib[key]
+        va, vb = metrics.CAPACITY.stat(a), metrics.CAPACITY.stat(b)
+        usable = a.get("status") in ("ok", "all_passed") and b.get("status") in ("ok", "all_passed")
+        rows.append({"server": key[0], "scenario": key[1], "a": a, "b": b,
+                     "ratio": ratio(va, vb) if usable else None,
+                     "lower_bound": [run for run, c in (("A", a), ("B", b))
+                                     if c.get("status") == "all_passed"]})
+    return rows, sorted(set(ia) - set(ib)), sorted(set(ib) - set(ia))
 
 
 def compare_micro(ma, mb):
@@ -77,22 +103,49 @@ def fmt_ratio(cell):
     return f"{cell['ratio']:.2f}" + ("~" if cell["overlap"] else "")
 
 
-def service_table(rows):
-    headers = ["server", "scenario", "conns", "req/s A", "req/s B"] + \
-              [f"{c} B/A" for c, _, _ in METRICS] + ["note"]
+def service_table(rows, load="closed"):
+    shown = metrics.COMPARE_OPEN if load == "open" else metrics.COMPARE_CLOSED
+    req = metrics.REQUESTS.short
+    level_head, level_key = ("offered req/s", "rate") if load == "open" else ("conns",
+                                                                               "connections")
+    achieved = "achieved " if load == "open" else ""
+    headers = ["server", "scenario", level_head, f"{achieved}{req} A", f"{achieved}{req} B"] + \
+              [f"{m.short} B/A" for m in shown] + ["note"]
     table = []
     for r in rows:
         m = r["metrics"]
-        noisy = [c for c, _, _ in METRICS if m[c]["overlap"]]
+        noisy = [metric.short for metric in shown if m[metric.short]["overlap"]]
         notes = []
         if noisy:
             notes.append(f"not meaningful (ranges overlap): {', '.join(noisy)}")
         if r["client_bound"]:
             notes.append("client-bound")
-        table.append([r["server"], r["scenario"], str(r["connections"]),
-                      res.fmt_num(m["req/s"]["a"][0]) if m["req/s"]["a"] else "–",
-                      res.fmt_num(m["req/s"]["b"][0]) if m["req/s"]["b"] else "–"] +
-                     [fmt_ratio(m[c]) for c, _, _ in METRICS] + ["; ".join(notes)])
+        if r.get("overloaded"):
+            notes.append(f"overloaded in {' and '.join(r['overloaded'])}")
+        level = r[level_key]
+        table.append([r["server"], r["scenario"],
+                      res.fmt_num(level) if load == "open" else str(level),
+                      res.fmt_num(m[req]["a"][0]) if m[req]["a"] else "–",
+                      res.fmt_num(m[req]["b"][0]) if m[req]["b"] else "–"] +
+                     [fmt_ratio(m[metric.short]) for metric in shown] + ["; ".join(notes)])
+    return headers, table
+
+
+def capacity_table(rows):
+    headers = ["server", "scenario", "SLO p99 ms", f"{metrics.CAPACITY.short} A",
+               f"{metrics.CAPACITY.short} B", "B/A", "note"]
+    table = []
+    for r in rows:
+        slo = r["a"].get("slo_p99_ms")
+        notes = []
+        if r["b"].get("slo_p99_ms") != slo:
+            notes.append(f"SLO differs: B has {r['b'].get('slo_p99_ms')} ms")
+        if r["lower_bound"]:
+            notes.append(f"≥: every rate tried met the SLO in {' and '.join(r['lower_bound'])} "
+                         f"(a lower bound)")
+        table.append([r["server"], r["scenario"], "–" if slo is None else f"{slo:g}",
+                      res.capacity_text(r["a"]), res.capacity_text(r["b"]),
+                      "–" if r["ratio"] is None else f"{r['ratio']:.2f}", "; ".join(notes)])
     return headers, table
 
 
@@ -116,21 +169,49 @@ def md_table(headers, rows):
     return "\n".join(out)
 
 
-LEGEND = ("Ratios are B/A of medians over repetitions. For req/s higher is better; for p99, "
-          "CPU/req and peak RSS lower is better. '~' marks a ratio whose min–max ranges in A "
-          "and B overlap: that difference is not meaningful.")
+def directions(shown):
+    higher = [m.short for m in shown if m.better == "higher"]
+    lower = [m.short for m in shown if m.better == "lower"]
+    return (f"For {', '.join(higher)} higher is better; for {', '.join(lower[:-1])} and "
+            f"{lower[-1]} lower is better.")
+
+
+LEGEND = ("Ratios are B/A of medians over repetitions. " + directions(metrics.COMPARE_CLOSED) +
+          " '~' marks a ratio whose min–max ranges in A and B overlap: that difference is not "
+          "meaningful.")
+OPEN_LEGEND = ("Open loop: rows are matched by offered rate, never by connections; req/s is "
+               "the achieved rate. An overloaded row (achieved < "
+               f"{metrics.OVERLOADED_FRACTION:.0%} of offered) measured a growing backlog: "
+               "compare its latency with care. Capacity is the highest offered rate whose p99 "
+               "met the SLO; '≥' marks a run where every rate tried met it.")
 
 
 def build(folder_a, folder_b):
     """(text for the terminal, markdown) of the comparison of two run folders."""
     ra, rb = res.Run(folder_a), res.Run(folder_b)
     sections = []     # (title, headers, rows, missing lines)
+    has_open = False
     if ra.service and rb.service:
         rows, only_a, only_b = compare_service(ra.service, rb.service)
+        open_rows, open_a, open_b = compare_levels(ra.service, rb.service, "open")
+        cap_rows, cap_a, cap_b = compare_capacity(ra.service, rb.service)
+        has_open = bool(open_rows or open_a or open_b or cap_rows or cap_a or cap_b)
         headers, table = service_table(rows)
         missing = [f"only in A: {s}, {sc} @ {c}" for s, sc, c in only_a] + \
                   [f"only in B: {s}, {sc} @ {c}" for s, sc, c in only_b]
-        sections.append(("Service", headers, table, missing))
+        if rows or missing or not has_open:
+            sections.append(("Service, closed loop (connections)" if has_open else "Service",
+                             headers, table, missing))
+        if open_rows or open_a or open_b:
+            headers, table = service_table(open_rows, "open")
+            missing = [f"only in A: {s}, {sc} @ {res.fmt_num(r)} req/s" for s, sc, r in open_a] + \
+                      [f"only in B: {s}, {sc} @ {res.fmt_num(r)} req/s" for s, sc, r in open_b]
+            sections.append(("Service, open loop (offered rate)", headers, table, missing))
+        if cap_rows or cap_a or cap_b:
+            headers, table = capacity_table(cap_rows)
+            missing = [f"only in A: capacity of {s}, {sc}" for s, sc in cap_a] + \
+                      [f"only in B: capacity of {s}, {sc}" for s, sc in cap_b]
+            sections.append(("Capacity at the SLO", headers, table, missing))
     if ra.micro and rb.micro:
         rows, only_a, only_b = compare_micro(ra.micro, rb.micro)
         headers, table = micro_table(rows)
@@ -144,11 +225,12 @@ def build(folder_a, folder_b):
             f"{'service' if rb.service else 'micro'} results")
     head = [f"A: {folder_a}  ({res.context_subtitle(ra.context)})",
             f"B: {folder_b}  ({res.context_subtitle(rb.context)})"]
-    text, md = list(head), ["# Comparison B/A", ""] + [f"- {h}" for h in head] + ["", LEGEND, ""]
+    legend = LEGEND + (" " + OPEN_LEGEND if has_open else "")
+    text, md = list(head), ["# Comparison B/A", ""] + [f"- {h}" for h in head] + ["", legend, ""]
     for title, headers, table, missing in sections:
         text += ["", title, text_table(headers, table)] + missing
         md += [f"## {title}", "", md_table(headers, table), ""] + [f"- {m}" for m in missing] + [""]
-    text += ["", LEGEND]
+    text += ["", legend]
     return "\n".join(text) + "\n", "\n".join(md) + "\n"
 
 

@@ -1,5 +1,9 @@
 """report.md and report.html for one run: context, warnings, a table per scenario, charts.
 
+Warnings name each flagged point in one line; what a flag means is said once, below them, in
+the words of the flag registry (metrics.FLAGS). Closed-loop scenarios get a table by
+connections, open-loop ones a table by offered rate and a capacity table (results schema 2).
+
 The report is built once as a list of blocks (heading, paragraph, list, table, image) and
 rendered twice, so the Markdown and the HTML always say the same thing. The HTML is
 self-contained: charts are embedded as base64 PNG, no external resource is referenced.
@@ -10,6 +14,8 @@ import re
 from pathlib import Path
 
 import charts
+import metrics
+import open_charts
 import results as res
 
 
@@ -41,11 +47,12 @@ def context_rows(context):
 
 
 def level_name(rec):
-    return f"{res.scenario_key(rec)} @ {rec['connections']} connections"
+    return f"{res.scenario_key(rec)} @ {res.level_text(rec)}"
 
 
 def service_warnings(service):
-    """Every caveat a reader must see before trusting the numbers, one sentence each."""
+    """Every caveat a reader must see before trusting the numbers, one line each; what each
+    flag means is in flag_explanations(), once."""
     warnings = []
     if service.get("complete") is False:
         warnings.append("The run is incomplete (interrupted?): only finished measurements "
@@ -60,75 +67,133 @@ def service_warnings(service):
             warnings.append(f"Measurement failed: {m['server']}, {level_name(m)}, repetition "
                             f"{m.get('repetition')}: {m.get('reason') or 'no reason recorded'}.")
     for agg in service["aggregates"]:
-        flags = set(agg.get("flags") or [])
+        flags = set(res.flags_of(agg))
         where = f"{agg['server']}, {level_name(agg)}"
-        if agg.get("client_bound") or "client_bound" in flags:
-            warnings.append(f"Client-bound: {where} — the load generator's CPUs were ≥ 90% "
-                            f"busy, so the throughput is a floor for the server, not its limit.")
-        if res.is_noisy(agg):
-            sp = res.spread(res.stat(agg, "requests_per_s"))
-            warnings.append(f"Noisy: {where} — requests/s spread (max−min)/median is "
-                            f"{sp * 100:.0f}% over {agg.get('repetitions')} repetitions "
-                            f"(above {res.NOISY_SPREAD * 100:.0f}%).")
+        if "client_bound" in flags:
+            lag = res.aggregate_stat(service, agg, metrics.SEND_LAG) if res.is_open(agg) else None
+            warnings.append(f"Client-bound: {where}" + (
+                f" — send lag p99 {res.fmt_num(metrics.SEND_LAG.shown(lag[0]))} "
+                f"{metrics.SEND_LAG.unit}." if lag else "."))
+        if "overloaded" in flags:
+            achieved = metrics.REQUESTS.stat(agg)
+            offered = agg.get("offered_rate_rps") or agg.get("rate")
+            warnings.append(f"Overloaded: {where} — achieved {res.fmt_num(achieved[0])} req/s"
+                            f" ({achieved[0] / offered:.0%} of offered)." if achieved and offered
+                            else f"Overloaded: {where}.")
+        if "noisy" in flags:
+            sp = res.spread(metrics.REQUESTS.stat(agg))
+            warnings.append(f"Noisy: {where} — requests/s spread (max−min)/median "
+                            f"{sp * 100:.0f}% over {agg.get('repetitions')} repetitions."
+                            if sp is not None else f"Noisy: {where}.")
         if "errors" in flags:
-            warnings.append(f"Errors: {where} — socket errors or non-2xx responses.")
+            warnings.append(f"Errors: {where}.")
         if "server_died" in flags:
             warnings.append(f"Server died: {where}.")
         if "starved" in flags:
+            ident = res.level_identity(agg)
             waits = [m["canary"]["first_response_ms"] or m["canary"]["max_wait_ms"]
                      for m in service["measurements"]
                      if m.get("status", "ok") == "ok" and "starved" in (m.get("flags") or [])
-                     and m.get("canary") and m["server"] == agg["server"]
-                     and m["scenario"] == agg["scenario"]
-                     and m["connections"] == agg["connections"]
-                     and (m.get("pipeline") or 1) == (agg.get("pipeline") or 1)]
+                     and m.get("canary") and res.level_identity(m) == ident]
             waited = f"{max(waits) / 1000:.1f} s" if waits else "too long"
             warnings.append(f"Starved: {where} — a connection opened during the run waited "
-                            f"{waited} without an answer: some connections are not being "
-                            f"served — throughput counts only the served ones.")
+                            f"{waited} without an answer.")
+    for c in service.get("capacity") or []:
+        if c.get("status") == "failed":
+            warnings.append(f"Capacity search failed: {c['server']}, {c['scenario']}: "
+                            f"{c.get('reason') or 'no reason recorded'}.")
     return warnings
 
 
+def flag_explanations(service):
+    """One line per flag that occurs in the run, in the registry's words; client-bound once
+    per kind of load it occurs under (its rule differs between wrk and lab_load)."""
+    seen = []
+    for rec in service["aggregates"] + service["measurements"]:
+        for flag in res.flags_of(rec):
+            load = "open" if res.is_open(rec) and flag == "client_bound" else "closed"
+            if flag in metrics.FLAGS and (flag, load) not in seen:
+                seen.append((flag, load))
+    order = list(metrics.FLAGS)
+    seen.sort(key=lambda f: (order.index(f[0]), f[1]))
+    return [f"{metrics.FLAGS[f].title} ({f}): {metrics.FLAGS[f].explain(load)}."
+            for f, load in seen]
+
+
+def cell(t, metric, repetitions):
+    """A median (min–max) in the metric's display unit; the range only over > 1 repetition."""
+    if t is None:
+        return "–"
+    text = res.fmt_num(metric.shown(t[0]))
+    if repetitions > 1:
+        text += f" ({res.fmt_num(metric.shown(t[1]))}–{res.fmt_num(metric.shown(t[2]))})"
+    return text
+
+
+CLOSED_COLUMNS = [metrics.REQUESTS, metrics.P99, metrics.CPU, metrics.RSS]
+
+
 def scenario_rows(service, scenario):
-    aggs = [a for a in service["aggregates"] if res.scenario_key(a) == scenario]
-    aggs.sort(key=lambda a: (a["connections"],
-                             -(res.stat(a, "requests_per_s") or (0, 0, 0))[0]))
+    """Closed-loop table of a scenario: a row per server and connection level."""
+    aggs = [a for a in service["aggregates"]
+            if res.scenario_key(a) == scenario and not res.is_open(a)]
+    aggs.sort(key=lambda a: (a["connections"], -(metrics.REQUESTS.stat(a) or (0, 0, 0))[0]))
+    return [[a["server"], a.get("model") or "?", str(a["connections"])] +
+            [cell(m.stat(a), m, a.get("repetitions", 1)) for m in CLOSED_COLUMNS] +
+            [", ".join(res.flags_of(a))] for a in aggs]
 
-    def cell(a, field, scale=1.0):
-        t = res.stat(a, field)
-        if t is None:
-            return "–"
-        text = res.fmt_num(t[0] * scale)
-        if a.get("repetitions", 1) > 1:
-            text += f" ({res.fmt_num(t[1] * scale)}–{res.fmt_num(t[2] * scale)})"
-        return text
 
+SCENARIO_HEADERS = ["server", "model", "connections", "requests/s median (min–max)"] + \
+    [m.column() for m in CLOSED_COLUMNS[1:]] + ["flags"]
+
+
+def open_columns(service, aggs):
+    """The metric columns of an open-loop table: p99.99 and send lag only where present."""
+    cols = [metrics.REQUESTS, metrics.P50, metrics.P99, metrics.P99_9, metrics.P99_99,
+            metrics.SEND_LAG, metrics.CPU, metrics.RSS]
+    return [m for m in cols if any(res.aggregate_stat(service, a, m) for a in aggs)]
+
+
+def open_table(service, scenario):
+    """(headers, rows) of an open-loop scenario: a row per server and offered rate."""
+    aggs = [a for a in service["aggregates"]
+            if res.scenario_key(a) == scenario and res.is_open(a)]
+    aggs.sort(key=lambda a: (a["rate"], a["server"]))
+    cols = open_columns(service, aggs)
+    headers = ["server", "model", "offered req/s"] + \
+        ["achieved req/s median (min–max)" if m is metrics.REQUESTS else m.column()
+         for m in cols] + ["flags"]
+    rows = [[a["server"], a.get("model") or "?", res.fmt_num(a["rate"])] +
+            [cell(res.aggregate_stat(service, a, m), m, a.get("repetitions", 1)) for m in cols] +
+            [", ".join(res.flags_of(a))] for a in aggs]
+    return headers, rows
+
+
+CAPACITY_HEADERS = ["server", "SLO p99 ms", "capacity req/s", "first failing req/s",
+                    "closed-loop probe req/s", "rates tried", "status"]
+
+
+def capacity_rows(service, scenario):
     rows = []
-    for a in aggs:
-        flags = list(a.get("flags") or [])
-        if a.get("client_bound") and "client_bound" not in flags:
-            flags.append("client_bound")
-        if res.is_noisy(a) and "noisy" not in flags:
-            flags.append("noisy")
-        rows.append([a["server"], a.get("model") or "?", str(a["connections"]),
-                     cell(a, "requests_per_s"), cell(a, "latency_p99_us", 1e-3),
-                     cell(a, "cpu_us_per_request"), cell(a, "rss_peak_kb", 1 / 1024),
-                     ", ".join(flags) or ""])
+    for c in open_charts.capacity_entries(service, scenario):
+        status = c.get("status") or "?"
+        if c.get("reason"):
+            status += f": {c['reason']}"
+        slo = c.get("slo_p99_ms")
+        rows.append([c["server"], "–" if slo is None else f"{slo:g}", res.capacity_text(c),
+                     res.fmt_num(c.get("first_failing_rps")), res.fmt_num(c.get("probe_rps")),
+                     str(len(c.get("points") or [])), status])
     return rows
-
-
-SCENARIO_HEADERS = ["server", "model", "connections", "requests/s median (min–max)",
-                    "p99 ms", "CPU µs/request", "peak RSS MiB", "flags"]
 
 
 def startup_rows(service):
     rows = []
     for r in sorted(service["startup"], key=lambda r: r["server"]):
-        t = res.stat(r, "time_to_first_response_ms")
-        m = res.stat(r, "idle_rss_kb")
+        t = metrics.STARTUP.stat(r)
+        m = metrics.IDLE_RSS.stat(r)
         rows.append([r["server"], r.get("model") or "?", str(r.get("runs")),
-                     f"{res.fmt_num(t[0])} ({res.fmt_num(t[1])}–{res.fmt_num(t[2])})" if t else "–",
-                     f"{res.fmt_num(m[0] / 1024)}" if m else "–"])
+                     cell(t, metrics.STARTUP, 2),
+                     res.fmt_num(metrics.IDLE_RSS.shown(m[0])) if m else "–"])
     return rows
 
 
@@ -155,6 +220,31 @@ def micro_rows(micro, published):
     return rows
 
 
+def open_scenario_blocks(service, scenario, drawn):
+    blocks = [("h2", f"Scenario: {scenario} (open loop)")]
+    slo = open_charts.slo_ms(service, scenario)
+    blocks.append(("p", "Requests sent at a constant offered rate whatever the server's "
+                        "answers (lab_load), so latency includes queueing; levels are offered "
+                        "rates, not connections." +
+                   (f" SLO: p99 < {slo:g} ms." if slo is not None else "")))
+    headers, rows = open_table(service, scenario)
+    blocks.append(("table", headers, rows))
+    latency_chart, spectrum_chart, capacity_chart = open_charts.chart_names(scenario)
+    for name in (latency_chart, spectrum_chart):
+        if name in drawn:
+            blocks.append(("image", name, drawn[name][0]))
+    cap = capacity_rows(service, scenario)
+    if cap:
+        blocks.append(("h3", f"Capacity at the SLO — {scenario}"))
+        blocks.append(("p", "Capacity = the highest offered rate whose p99 met the SLO without "
+                            "overload; '≥' when even the highest rate tried met it, 'none' when "
+                            "no rate did."))
+        blocks.append(("table", CAPACITY_HEADERS, cap))
+        if capacity_chart in drawn:
+            blocks.append(("image", capacity_chart, drawn[capacity_chart][0]))
+    return blocks
+
+
 def build_blocks(run, drawn, published):
     blocks = [("h1", f"Concurrency Lab report — {run.folder.name}")]
     blocks.append(("p", "Generated by `./lab plot` from the results in this folder. "
@@ -164,6 +254,10 @@ def build_blocks(run, drawn, published):
     warnings = service_warnings(run.service) if run.service else []
     blocks.append(("h2", "Warnings"))
     blocks.append(("list", warnings) if warnings else ("p", "None."))
+    explained = flag_explanations(run.service) if run.service else []
+    if explained:
+        blocks.append(("h3", "What the flags mean"))
+        blocks.append(("list", explained))
     if run.service:
         svc = run.service
         blocks.append(("h2", "Servers"))
@@ -172,13 +266,15 @@ def build_blocks(run, drawn, published):
                        [[n, i.get("model") or "?", i.get("language") or "?",
                          "yes" if i.get("reference") else "no", i.get("status") or "ok",
                          i.get("reason") or ""] for n, i in sorted(info.items())]))
-        for scen in res.scenarios(svc):
+        for scen in res.scenarios(svc, "closed"):
             blocks.append(("h2", f"Scenario: {scen}"))
             blocks.append(("table", SCENARIO_HEADERS, scenario_rows(svc, scen)))
             for prefix in ("throughput", "latency_p99", "latency_spectrum", "cpu_per_request"):
                 name = f"{prefix}_{charts.slug(scen)}"
                 if name in drawn:
                     blocks.append(("image", name, drawn[name][0]))
+        for scen in res.scenarios(svc, "open"):
+            blocks += open_scenario_blocks(svc, scen, drawn)
         blocks.append(("h2", "Memory"))
         for name in ("memory_peak_rss", "memory_rss_over_time"):
             if name in drawn:
@@ -186,8 +282,9 @@ def build_blocks(run, drawn, published):
         if svc["startup"]:
             blocks.append(("h2", "Startup"))
             blocks.append(("table", ["server", "model", "cold starts",
-                                     "time to first response ms, median (min–max)",
-                                     "idle RSS MiB"], startup_rows(svc)))
+                                     f"time to first response {metrics.STARTUP.unit}, "
+                                     f"median (min–max)", metrics.IDLE_RSS.column()],
+                           startup_rows(svc)))
             if "startup" in drawn:
                 blocks.append(("image", "startup", drawn["startup"][0]))
     if run.micro:
@@ -215,6 +312,8 @@ def render_markdown(blocks):
             out.append(f"# {block[1]}\n")
         elif kind == "h2":
             out.append(f"## {block[1]}\n")
+        elif kind == "h3":
+            out.append(f"### {block[1]}\n")
         elif kind == "p":
             out.append(f"{block[1]}\n")
         elif kind == "list":
@@ -248,7 +347,7 @@ def render_html(blocks):
     last_heading = ""
     for block in blocks:
         kind = block[0]
-        if kind in ("h1", "h2"):
+        if kind in ("h1", "h2", "h3"):
             last_heading = block[1]
             out.append(f"<{kind}>{e(block[1])}</{kind}>")
         elif kind == "p":

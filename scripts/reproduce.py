@@ -6,34 +6,36 @@ runs exactly that experiment again (same suite and levels; the durations and rep
 the published run recorded; same servers; same scenario) with the lab harness, then writes
 into the new run folder reproduce_<chart>.png/.svg (new values solid, published values
 dotted, same colours) and reproduce_<chart>.md: a table of ratios new/published per server
-and level, flagging those beyond the tolerance.
+and level, flagging those beyond the tolerance. A level is a connection count (closed-loop
+scenario), an offered rate (open loop: the x axis is then the offered rate, never
+connections; a sweep given as fractions of each server's probe is matched by fraction), or
+the scenario's SLO (metric "capacity": capacity at the SLO per server).
 """
 import argparse
 import json
 import os
 import subprocess
 import sys
+from collections import namedtuple
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import charts                      # noqa: E402
+import metrics                     # noqa: E402
+import open_charts                 # noqa: E402
 import results as res              # noqa: E402
 import style                       # noqa: E402
 
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+# One point of a published or new chart. marks: e.g. ("overloaded",) or ("all_passed",);
+# x: where it is drawn (connections, the offered rate, or the server's index for capacity).
+Point = namedtuple("Point", "median min max client_bound marks x", defaults=((), None))
 
 INDEX_VERSION = 1
-# metric -> (aggregate field, default tolerance, axis label, scale, log y)
-# Tolerances: a different CPU, kernel, turbo state and a busy neighbour move absolute
-# throughput by 10-20% between machines of the same class, so +-25% on throughput (and on
-# CPU/request and RSS) separates "your machine differs" from "the story changed".
-# Tail latency is far noisier (one descheduling shows up at p99): +-50%.
-METRICS = {
-    "throughput": ("requests_per_s", 0.25, "requests per second", 1.0, False),
-    "latency_p99": ("latency_p99_us", 0.50, "p99 latency, ms (log)", 1e-3, True),
-    "cpu_per_request": ("cpu_us_per_request", 0.25, "server CPU µs per request", 1.0, False),
-    "rss_peak": ("rss_peak_kb", 0.25, "peak RSS, MiB", 1 / 1024, False),
-}
+# A chart's metric names an entry of the registry (metrics.REPRODUCIBLE: its aggregate field,
+# label and tolerance); the tolerances and why they are what they are live in metrics.py.
 REQUIRED = ("run", "metric", "scenario", "suite", "servers")
 
 
@@ -58,9 +60,9 @@ def load_index(folder):
         missing = [k for k in REQUIRED if k not in entry]
         if missing:
             raise res.ResultsError(f"{path}: chart {name!r} lacks {', '.join(missing)}")
-        if entry["metric"] not in METRICS:
+        if entry["metric"] not in metrics.REPRODUCIBLE:
             raise res.ResultsError(f"{path}: chart {name!r} has metric {entry['metric']!r}; "
-                                   f"valid: {', '.join(METRICS)}")
+                                   f"valid: {', '.join(metrics.REPRODUCIBLE)}")
     return entries
 
 
@@ -71,7 +73,7 @@ def harness_command(entry, recorded_suite=None):
     harness = Path(os.environ.get("LAB_BIN") or res.REPO_ROOT / "build" / "release" / "bin")
     # Charts key a pipelined scenario as "name (pipeline N)"; the harness knows it as "name".
     suite_scenario = entry["scenario"].split(" (pipeline ")[0]
-    # Cold starts are not part of any reproducible metric (METRICS): skip them.
+    # Cold starts are not part of any reproducible metric (metrics.REPRODUCIBLE): skip them.
     cmd = [str(harness / "lab_harness"), "run", "--suite", entry["suite"],
            "--servers", ",".join(entry["servers"]), "--scenarios", suite_scenario,
            "--startup-runs", "0"]
@@ -104,14 +106,65 @@ def run_experiment(entry, pub_root):
     return max(new, key=lambda p: p.name)
 
 
-def points(service, entry, field):
-    """(server, connections) -> (median, min, max, client_bound) for the chart's scenario."""
+def level_kind(service, entry):
+    """How the chart's points are keyed: "capacity" (per server, at the scenario's SLO),
+    "fraction" (an open-loop sweep given as fractions of each server's closed-loop probe: the
+    offered rates differ between runs, the fractions do not), "rate" (open loop, absolute
+    rates) or "connections" (closed loop)."""
+    if metrics.REPRODUCIBLE[entry["metric"]].source == "capacity":
+        return "capacity"
+    loads = {res.load_of(a) for a in service["aggregates"] if res.scenario_key(a) == entry["scenario"]}
+    if "open" not in loads:
+        return "connections"
+    for scen in (service.get("suite") or {}).get("scenarios") or []:
+        if scen.get("name") == entry["scenario"] and scen.get("rate_fractions"):
+            return "fraction"
+    return "rate"
+
+
+def level_text(kind, level):
+    return {"connections": f"{level} connections",
+            "rate": f"{res.fmt_num(level)} req/s offered",
+            "fraction": f"{level:.0%} of the probe" if isinstance(level, float) else str(level),
+            "capacity": f"SLO p99 < {level:g} ms" if isinstance(level, (int, float))
+            else "SLO ?"}[kind]
+
+
+LEVEL_HEADER = {"connections": "connections", "rate": "offered req/s",
+                "fraction": "fraction of probe", "capacity": "SLO p99 ms"}
+
+
+def points(service, entry, metric, kind):
+    """(server, level) -> Point for the chart's scenario, servers and level kind."""
     out = {}
+    if kind == "capacity":
+        for c in service.get("capacity") or []:
+            if c.get("scenario") == entry["scenario"] and c["server"] in entry["servers"]:
+                status = c.get("status")
+                t = metric.stat(c)
+                if status == "none_passed":     # no rate met the SLO: a capacity of zero
+                    t = (0.0, 0.0, 0.0)
+                if t is not None and status in ("ok", "all_passed", "none_passed"):
+                    out[(c["server"], c.get("slo_p99_ms"))] = Point(
+                        *t, False, (status,) if status != "ok" else ())
+        return out
+    load = "closed" if kind == "connections" else "open"
+    probes = {c["server"]: c.get("probe_rps") for c in service.get("capacity") or []
+              if c.get("scenario") == entry["scenario"]}
     for agg in service["aggregates"]:
-        if res.scenario_key(agg) == entry["scenario"] and agg["server"] in entry["servers"]:
-            t = res.stat(agg, field)
-            if t is not None:
-                out[(agg["server"], agg["connections"])] = t + (bool(agg.get("client_bound")),)
+        if (res.scenario_key(agg) == entry["scenario"] and agg["server"] in entry["servers"]
+                and res.load_of(agg) == load):
+            t = metric.stat(agg)
+            if t is None:
+                continue
+            level = res.level(agg)
+            if kind == "fraction":
+                if not probes.get(agg["server"]):
+                    continue
+                level = round(agg["rate"] / probes[agg["server"]], 2)
+            marks = ("overloaded",) if res.is_overloaded(agg) else ()
+            out[(agg["server"], level)] = Point(*t, res.is_client_bound(agg), marks,
+                                                res.level(agg))
     return out
 
 
@@ -121,16 +174,19 @@ def ratio_rows(published, new, tolerance):
     for key in sorted(published, key=lambda k: (k[0], k[1])):
         p = published[key]
         n = new.get(key)
-        row = {"server": key[0], "connections": key[1], "published": p[0],
+        marks = set(getattr(p, "marks", ()))
+        row = {"server": key[0], "level": key[1], "published": p[0],
                "new": n[0] if n else None, "ratio": None, "flag": "", "client_bound": p[3]}
         if n is None:
             row["flag"] = "not measured in the new run"
         else:
             row["client_bound"] = p[3] or n[3]
+            marks |= set(getattr(n, "marks", ()))
             if p[0]:
                 row["ratio"] = n[0] / p[0]
                 if abs(row["ratio"] - 1) > tolerance:
                     row["flag"] = f"beyond ±{tolerance * 100:.0f}%"
+        row["marks"] = sorted(marks)
         rows.append(row)
     return rows
 
@@ -144,7 +200,7 @@ def ranking_changes(published, new):
     def below(x, y):
         return x[2] < y[1]          # x's max under y's min
     changed = {}
-    for level in sorted({c for _, c in published}):
+    for level in sorted({c for _, c in published}, key=lambda c: (c is None, c)):
         common = sorted(s for s, c in published if c == level and (s, level) in new)
         pairs = [(a, b) for a in common for b in common
                  if below(published[(a, level)], published[(b, level)])
@@ -154,79 +210,134 @@ def ranking_changes(published, new):
     return changed
 
 
-def plot_overlay(name, entry, pub_service, new_service, folder):
-    field, _, ylabel, scale, log_y = METRICS[entry["metric"]]
-    pub, new = points(pub_service, entry, field), points(new_service, entry, field)
+def plot_overlay(name, entry, pub_service, new_service, folder, kind):
+    metric = metrics.REPRODUCIBLE[entry["metric"]]
+    pub, new = (points(pub_service, entry, metric, kind), points(new_service, entry, metric, kind))
     info = {**res.server_info(pub_service), **res.server_info(new_service)}
     styles = style.ServerStyles((s, info.get(s, {}).get("model"), info.get(s, {}).get("language"))
                                 for s in entry["servers"])
-    fig, ax = charts.new_figure(f"Reproduction of '{name}': {entry['metric']} — "
+    fig, ax = charts.new_figure(f"Reproduction of '{name}': {metric.label} — "
                                 f"{entry['scenario']}", new_service["context"])
     fig.text(0.5, 0.905, "published: " + res.context_subtitle(pub_service["context"]),
              ha="center", fontsize=8, color="#777")
-    levels = set()
+    if kind == "capacity":
+        return plot_capacity_overlay(name, entry, metric, pub, new, info, fig, ax, folder)
+    xs_all = set()
     medians = []
-    client_bound = False
+    seen = set()
     for server in entry["servers"]:
         st = styles[server]
         for data, published in ((pub, True), (new, False)):
-            pts = sorted((c, v) for (s, c), v in data.items() if s == server)
+            pts = sorted((v.x if v.x is not None else lvl, v) for (s, lvl), v in data.items()
+                         if s == server)
             if not pts:
                 continue
-            xs = [c for c, _ in pts]
-            levels.update(xs)
-            med = [v[0] * scale for _, v in pts]
+            xs = [x for x, _ in pts]
+            xs_all.update(xs)
+            med = [metric.shown(v[0]) for _, v in pts]
             medians += med
             ax.plot(xs, med, color=st["color"], marker=st["marker"],
                     linestyle=":" if published else st["linestyle"],
                     alpha=0.55 if published else 1.0, markersize=6 if published else 8,
                     markerfacecolor=st["color"], label=None if published else server)
-            ax.fill_between(xs, [v[1] * scale for _, v in pts], [v[2] * scale for _, v in pts],
+            ax.fill_between(xs, [metric.shown(v[1]) for _, v in pts],
+                            [metric.shown(v[2]) for _, v in pts],
                             color=st["color"], alpha=0.08 if published else 0.18, linewidth=0)
             for x, m, (_, v) in zip(xs, med, pts):
                 if v[3]:
-                    client_bound = True
+                    seen.add("client_bound")
                     charts.draw_client_bound(ax, st, x, m)
-    # Log where the metric always is (p99), else the same span rule as the run's own charts.
-    charts.connections_axes(ax, levels, medians, log_y or "auto", ylabel)
-    charts.legend_with_notes(ax, client_bound, extra=[
-        (Line2D([], [], color="#333", linestyle="-"), "this run (solid)"),
-        (Line2D([], [], color="#333", linestyle=":", alpha=0.55), "published (dotted, faded)")])
+                if "overloaded" in v.marks:
+                    seen.add("overloaded")
+                    ax.plot([x], [m], marker="x", markersize=11, markeredgewidth=2,
+                            linestyle="none", color=open_charts.OVERLOADED_COLOR,
+                            gid=f"{server}_overloaded")
+    extra = [(Line2D([], [], color="#333", linestyle="-"), "this run (solid)"),
+             (Line2D([], [], color="#333", linestyle=":", alpha=0.55), "published (dotted, faded)")]
+    if kind == "connections":
+        charts.connections_axes(ax, xs_all, medians, metric)
+        charts.legend_with_notes(ax, "client_bound" in seen, extra=extra)
+    else:
+        open_charts.rate_axis(ax, xs_all)
+        charts.value_axis(ax, metric, medians)
+        ax.grid(True, which="major", alpha=0.3)
+        notes = open_charts.notes_handles(seen - {"client_bound"})
+        charts.legend_with_notes(ax, "client_bound" in seen, extra=extra + notes, load="open")
     return charts.save(fig, folder, f"reproduce_{name}", rect=(0, 0, 1, 0.9))
 
 
-def ratio_markdown(name, entry, rows, tolerance, changed, pub_folder, new_folder):
-    field = METRICS[entry["metric"]][0]
+def plot_capacity_overlay(name, entry, metric, pub, new, info, fig, ax, folder):
+    """Capacity at the SLO: per server, the published bar (hatched, faded) beside the new one."""
+    servers = [s for s in entry["servers"] if any(k[0] == s for k in list(pub) + list(new))]
+    for i, server in enumerate(servers):
+        st = style.model_style(info.get(server, {}).get("model"))
+        for data, published, dx in ((pub, True, -0.2), (new, False, 0.2)):
+            v = next((p for (s, _), p in data.items() if s == server), None)
+            if v is None or "none_passed" in v.marks:
+                ax.text(i + dx, 0, "none" if v else "–", ha="center", va="bottom", fontsize=8)
+                continue
+            ax.bar(i + dx, metric.shown(v[0]), 0.38, color=st["color"], edgecolor="#222",
+                   alpha=0.45 if published else 0.9, hatch="//" if published else "")
+            if "all_passed" in v.marks:
+                ax.text(i + dx, metric.shown(v[0]), "≥", ha="center", va="bottom", fontsize=10,
+                        fontweight="bold")
+    ax.set_xticks(range(len(servers)))
+    ax.set_xticklabels(servers, rotation=20, ha="right")
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel(metric.axis_label())
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(handles=[Patch(facecolor="#999", edgecolor="#222", alpha=0.45, hatch="//",
+                             label="published (hatched, faded)"),
+                       Patch(facecolor="#999", edgecolor="#222", label="this run"),
+                       Patch(facecolor="white", label="≥: every rate tried met the SLO")],
+              fontsize=8)
+    return charts.save(fig, folder, f"reproduce_{name}", rect=(0, 0, 1, 0.9))
+
+
+def ratio_markdown(name, entry, rows, tolerance, changed, pub_folder, new_folder, kind):
+    metric = metrics.REPRODUCIBLE[entry["metric"]]
     flagged = [r for r in rows if r["ratio"] is not None and r["flag"]]
     missing = [r for r in rows if r["new"] is None]
     lines = [f"# Reproduction of published chart '{name}'", "",
              f"- published run: {pub_folder}", f"- new run: {new_folder}",
-             f"- metric: {entry['metric']} ({field}, medians), scenario {entry['scenario']}, "
+             f"- metric: {entry['metric']} ({metric.name}, medians), scenario {entry['scenario']}, "
              f"suite {entry['suite']}",
              f"- tolerance: ±{tolerance * 100:.0f}% on new/published (machines differ; the "
              f"claim to reproduce is the shape and the order, not the digits)",
              "- ranking of servers: "
              + ("reversed at " + "; ".join(
-                    f"{level} connections ({', '.join(f'{a} now higher than {b}' for a, b in pairs)})"
+                    f"{level_text(kind, level)} "
+                    f"({', '.join(f'{a} now higher than {b}' for a, b in pairs)})"
                     for level, pairs in changed.items()) if changed
                 else "no pair of servers changed places beyond their min–max spread"),
              f"- {len(flagged)} of {len(rows)} points beyond tolerance"
-             + (f"; {len(missing)} not measured in the new run" if missing else ""), "",
-             "| server | connections | published | new | new/published | flag |",
-             "|---|---|---|---|---|---|"]
+             + (f"; {len(missing)} not measured in the new run" if missing else "")]
+    if kind == "fraction":
+        lines.append("- levels are fractions of each server's closed-loop probe in its own "
+                     "run: the offered rates differ between the runs, the fractions match")
+    if any("overloaded" in r["marks"] for r in rows):
+        lines.append(f"- overloaded: {metrics.FLAGS['overloaded'].explain('open')}")
+    lines += ["", f"| server | {LEVEL_HEADER[kind]} | published | new | new/published | flag |",
+              "|---|---|---|---|---|---|"]
     for r in rows:
-        flag = r["flag"] + ("; client-bound" if r["client_bound"] else "")
-        lines.append(f"| {r['server']} | {r['connections']} | {res.fmt_num(r['published'])} | "
+        notes = [r["flag"]] + (["client-bound"] if r["client_bound"] else []) + \
+            [{"all_passed": "≥ (every rate tried met the SLO)",
+              "none_passed": "none (no rate tried met the SLO)"}.get(m, m) for m in r["marks"]]
+        level = r["level"]
+        shown_level = res.fmt_num(level) if kind == "rate" else \
+            (f"{level:.0%}" if kind == "fraction" else str(level))
+        lines.append(f"| {r['server']} | {shown_level} | {res.fmt_num(r['published'])} | "
                      f"{res.fmt_num(r['new'])} | "
                      f"{'–' if r['ratio'] is None else format(r['ratio'], '.2f')} | "
-                     f"{flag.strip('; ')} |")
+                     f"{'; '.join(n for n in notes if n)} |")
     return "\n".join(lines) + "\n"
 
 
 def reproduce(name, entry, pub_root, new_folder, tolerance=None):
     """Overlay chart + ratio table for one published chart against a new run folder.
     Returns (rows, paths written)."""
-    tolerance = METRICS[entry["metric"]][1] if tolerance is None else tolerance
+    metric = metrics.REPRODUCIBLE[entry["metric"]]
+    tolerance = metric.tolerance if tolerance is None else tolerance
     pub_run = res.Run(Path(pub_root) / entry["run"])
     new_run = res.Run(new_folder)
     if Path(pub_root).resolve() in new_run.folder.resolve().parents:
@@ -236,15 +347,17 @@ def reproduce(name, entry, pub_root, new_folder, tolerance=None):
                                f"under results/ (or copy this one there first)")
     if not pub_run.service or not new_run.service:
         raise res.ResultsError("reproduce compares service runs (results.json) only")
-    field = METRICS[entry["metric"]][0]
-    pub, new = points(pub_run.service, entry, field), points(new_run.service, entry, field)
+    kind = level_kind(pub_run.service, entry)
+    pub = points(pub_run.service, entry, metric, kind)
+    new = points(new_run.service, entry, metric, kind)
     if not pub:
-        raise res.ResultsError(f"the published run {pub_run.folder} has no {field} for "
+        raise res.ResultsError(f"the published run {pub_run.folder} has no {metric.name} for "
                                f"scenario {entry['scenario']!r} and servers {entry['servers']}")
     rows = ratio_rows(pub, new, tolerance)
     changed = ranking_changes(pub, new)
-    paths = plot_overlay(name, entry, pub_run.service, new_run.service, new_run.folder)
-    md = ratio_markdown(name, entry, rows, tolerance, changed, pub_run.folder, new_run.folder)
+    paths = plot_overlay(name, entry, pub_run.service, new_run.service, new_run.folder, kind)
+    md = ratio_markdown(name, entry, rows, tolerance, changed, pub_run.folder, new_run.folder,
+                        kind)
     md_path = new_run.folder / f"reproduce_{name}.md"
     md_path.write_text(md, encoding="utf-8")
     return rows, paths + [md_path], md
@@ -259,8 +372,9 @@ def main(argv=None):
     parser.add_argument("--published-dir", metavar="DIR",
                         help="published results folder (default: results/published)")
     parser.add_argument("--tolerance", type=float, metavar="FRACTION",
-                        help="flag ratios beyond 1±FRACTION (default: 0.25 for throughput, "
-                             "CPU/request and RSS; 0.5 for p99)")
+                        help="flag ratios beyond 1±FRACTION (default: the metric's tolerance "
+                             "in scripts/metrics.py: 0.25 for throughput, CPU/request, RSS "
+                             "and capacity; 0.5 for latency percentiles)")
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 when any point is beyond tolerance "
                              "or was not measured in the new run")

@@ -1,18 +1,26 @@
-"""Reading lab results: the one place that knows the file names and the schema version.
+"""Reading lab results: the one place that knows the file names and the schema versions.
 
-Every script goes through load_run() / load_results_file(), which refuse a file of another
-schema version with a clear message (ResultsError). Nothing here draws or prints; the
-data model is the JSON documented in docs/results-schema.md, kept as plain dicts.
+Every script goes through Run() / load_results_file(), which refuse a file of a schema version
+they do not know with a clear message (ResultsError). Service results of schema 1 (closed loop
+only) and 2 (adds open-loop levels and capacity at an SLO) are read into one shape: every
+measurement and aggregate gets `load` ("closed" or "open") and `rate` (offered req/s, None
+for closed), and the service gets a `capacity` list (empty for schema 1). Closed-loop levels
+are connection counts, open-loop levels are offered rates; level() and level_text() hide the
+difference, and nothing may put the two on one axis. Nothing here draws or prints; the data
+model is the JSON documented in docs/results-schema.md, kept as plain dicts.
 """
 import json
 import os
 import statistics
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+import metrics
+
+# Versions each kind of file may have; the newest is what the harness writes today.
+SCHEMA_VERSIONS = {"service": (1, 2), "micro": (1,)}
 SERVICE_FILE = "results.json"
 MICRO_FILE = "micro.json"
-NOISY_SPREAD = 0.10     # (max - min) / median above this is reported as noisy
+NOISY_SPREAD = metrics.NOISY_SPREAD
 
 REPO_ROOT = Path(os.environ.get("LAB_ROOT") or Path(__file__).resolve().parent.parent)
 
@@ -34,17 +42,22 @@ def load_results_file(path, kind):
     if not isinstance(data, dict):
         raise ResultsError(f"{path}: expected a JSON object at the top level")
     version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise ResultsError(f"{path.name} has schema_version {version}; "
-                           f"this script reads version {SCHEMA_VERSION} ({path})")
+    known = SCHEMA_VERSIONS.get(kind, (1,))
+    if version not in known:
+        versions = " and ".join(str(v) for v in known)
+        raise ResultsError(f"{path.name} has schema_version {version}; this script reads "
+                           f"version{'s' if len(known) > 1 else ''} {versions} ({path})")
     if data.get("kind") != kind:
         raise ResultsError(f"{path}: kind is {data.get('kind')!r}, expected {kind!r}")
     data.setdefault("context", {})
     if kind == "service":
-        for key in ("servers", "measurements", "aggregates", "startup"):
+        for key in ("servers", "measurements", "aggregates", "startup", "capacity"):
             data[key] = data.get(key) or []
         for m in data["measurements"]:
             normalise_measurement(m)
+            normalise_level(m)
+        for agg in data["aggregates"]:
+            normalise_level(agg)
     else:
         data["results"] = data.get("results") or []
     return data
@@ -94,13 +107,113 @@ def scenario_key(record):
     return record["scenario"] if pipeline == 1 else f"{record['scenario']} (pipeline {pipeline})"
 
 
-def scenarios(service):
+def scenarios(service, load=None):
+    """Scenario keys in the order the run measured them; with load ("closed"/"open"), only
+    those with aggregates of that kind."""
     seen = []
     for agg in service["aggregates"]:
         key = scenario_key(agg)
-        if key not in seen:
+        if key not in seen and (load is None or load_of(agg) == load):
             seen.append(key)
     return seen
+
+
+def normalise_level(record):
+    """Gives a schema-1 record (closed loop only) the schema-2 fields `load` and `rate`."""
+    record.setdefault("load", "closed")
+    if record["load"] == "open":
+        if record.get("rate") is None:
+            record["rate"] = record.get("offered_rate_rps")
+    else:
+        record["rate"] = None
+
+
+def load_of(record):
+    """"open" or "closed" (schema 1 records, and hand-made ones, have no load: closed)."""
+    return record.get("load") or "closed"
+
+
+def is_open(record):
+    return load_of(record) == "open"
+
+
+def level(record):
+    """The level a record was measured at: offered req/s (open loop) or connections (closed)."""
+    return record["rate"] if is_open(record) else record["connections"]
+
+
+def level_text(record):
+    return f"{fmt_num(record['rate'])} req/s offered" if is_open(record) \
+        else f"{record['connections']} connections"
+
+
+def level_identity(record):
+    """(server, scenario key, load, level): what a measurement and its aggregate share."""
+    return (record["server"], scenario_key(record), load_of(record), level(record))
+
+
+def aggregates_of(service, scenario, load):
+    """server -> aggregates of one scenario and load kind, sorted by level."""
+    out = {}
+    for agg in service["aggregates"]:
+        if scenario_key(agg) == scenario and load_of(agg) == load:
+            out.setdefault(agg["server"], []).append(agg)
+    for aggs in out.values():
+        aggs.sort(key=level)
+    return dict(sorted(out.items()))
+
+
+def aggregate_stat(service, agg, metric):
+    """(median, min, max) of a metric at an aggregate's level: the aggregate's own field, or,
+    for metrics only measurements carry (send lag), over its ok measurements."""
+    t = metric.stat(agg)
+    if t is not None or not metric.measurement_path:
+        return t
+    ident = level_identity(agg)
+    return median_min_max([metric.from_measurement(m) for m in service["measurements"]
+                           if m.get("status", "ok") == "ok" and level_identity(m) == ident])
+
+
+def flags_of(record):
+    """The record's flags, with client_bound / noisy / overloaded added when the data say so
+    but the list lacks them (older files)."""
+    flags = list(record.get("flags") or [])
+    extra = [("client_bound", bool(record.get("client_bound"))),
+             ("noisy", "requests_per_s" in record and is_noisy(record)),
+             ("overloaded", is_overloaded(record))]
+    flags += [name for name, present in extra if present and name not in flags]
+    return flags
+
+
+def is_client_bound(record):
+    return bool(record.get("client_bound")) or "client_bound" in (record.get("flags") or [])
+
+
+def is_overloaded(record):
+    """Open loop only: flagged by the harness, or the median achieved rate is below
+    OVERLOADED_FRACTION of the offered one."""
+    if not is_open(record):
+        return False
+    if "overloaded" in (record.get("flags") or []):
+        return True
+    achieved = metrics.REQUESTS.stat(record)
+    offered = record.get("offered_rate_rps") or record.get("rate")
+    return bool(achieved and offered) and achieved[0] < metrics.OVERLOADED_FRACTION * offered
+
+
+def capacity_text(entry):
+    """A capacity entry as a reader should quote it: "52,000", "≥ 40,000" when even the
+    highest rate tried met the SLO, "none" when no rate did, "failed" when the search did
+    not finish."""
+    status = entry.get("status")
+    value = entry.get(metrics.CAPACITY.name)
+    if status == "all_passed":
+        return f"≥ {fmt_num(value)}"
+    if status == "none_passed":
+        return "none"
+    if status == "failed" or value is None:
+        return "failed"
+    return fmt_num(value)
 
 
 def server_info(service):
@@ -139,7 +252,7 @@ def spread(triple):
 def is_noisy(agg):
     if "noisy" in (agg.get("flags") or []):
         return True
-    s = spread(stat(agg, "requests_per_s"))
+    s = spread(metrics.REQUESTS.stat(agg))
     return s is not None and s > NOISY_SPREAD
 
 
@@ -178,11 +291,14 @@ def fmt_num(value, digits=3):
 
 def normalise_measurement(m):
     """Keeps m["server"] the server's name and the process statistics under "server_stats",
-    whichever of the two the writer put under "server" (see PROCESS_KEYS)."""
+    whichever name the writer gave them (see PROCESS_KEYS)."""
     if isinstance(m.get("server"), dict):
         stats = m.pop("server")
         m.setdefault("server_stats", stats)
         m["server"] = m.get("server_name") or m.get("name") or stats.get("name") or "?"
+    for key in PROCESS_KEYS:
+        if isinstance(m.get(key), dict):
+            m.setdefault("server_stats", m[key])
 
 
 # The per-measurement block of server process statistics (CPU, RSS, threads). The schema

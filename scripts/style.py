@@ -48,7 +48,7 @@ PRIMITIVE_MODEL = {
 }
 
 PUBLISHED_COLOR = "#BBBBBB"       # published reference values: grey, hatched
-CLIENT_BOUND_NOTE = "hollow marker = client-bound (load generator ≥ 90% busy: a floor)"
+# What hollow (client-bound) and crossed (overloaded) markers mean: metrics.FLAGS.
 
 
 def model_style(model):

@@ -15,10 +15,10 @@ def run_script(name, *args):
 
 @pytest.fixture
 def wrong_version_run(tmp_path):
-    folder = tmp_path / "v2"
+    folder = tmp_path / "v3"
     folder.mkdir()
     data = json.loads((SERVICE_RUN / "results.json").read_text())
-    data["schema_version"] = 2
+    data["schema_version"] = 3
     (folder / "results.json").write_text(json.dumps(data))
     return folder
 
@@ -28,7 +28,7 @@ def test_wrong_schema_version_is_refused_clearly(script, wrong_version_run):
     args = [wrong_version_run] if script == "plot.py" else [SERVICE_RUN, wrong_version_run]
     out = run_script(script, *args)
     assert out.returncode != 0
-    assert "results.json has schema_version 2; this script reads version 1" in out.stderr
+    assert "results.json has schema_version 3; this script reads versions 1 and 2" in out.stderr
     assert "Traceback" not in out.stderr
     assert not list(wrong_version_run.glob("*.png"))
 

@@ -36,8 +36,10 @@ def test_every_chart_names_machine_date_and_suite(plotted_run):
 
 def test_client_bound_points_are_explained_where_they_occur(plotted_run):
     # event_loop is client-bound only in plaintext at 256 connections
-    assert style.CLIENT_BOUND_NOTE in svg_text(plotted_run / "throughput_plaintext.svg")
-    assert style.CLIENT_BOUND_NOTE not in svg_text(plotted_run / "throughput_json.svg")
+    import metrics
+    note = metrics.FLAGS["client_bound"].note("closed")
+    assert note in svg_text(plotted_run / "throughput_plaintext.svg")
+    assert note not in svg_text(plotted_run / "throughput_json.svg")
 
 
 def test_throughput_chart_has_a_line_per_measured_server(plotted_run):
@@ -121,7 +123,11 @@ def test_a_stats_block_named_server_is_moved_aside():
 def test_log_axis_only_when_values_span_more_than_ten_times():
     # Pipelined CPU per request: 0.8 µs (C++) beside 40 µs (Node.js) needs a log axis;
     # plaintext's 11-31 µs reads better on a linear one. Zeros and gaps are ignored.
-    assert charts.wants_log_axis([0.8, 2.5, 9.5, 40.4])
-    assert not charts.wants_log_axis([11.2, 15.3, 25.0, 31.4])
-    assert not charts.wants_log_axis([0, None, 5.0])
-    assert not charts.wants_log_axis([])
+    import metrics
+    assert metrics.wants_log_axis([0.8, 2.5, 9.5, 40.4])
+    assert not metrics.wants_log_axis([11.2, 15.3, 25.0, 31.4])
+    assert not metrics.wants_log_axis([0, None, 5.0])
+    assert not metrics.wants_log_axis([])
+    # the registry decides per metric: p99 always log, throughput by the span rule
+    assert metrics.P99.use_log([1.0, 2.0]) and not metrics.REQUESTS.use_log([1.0, 2.0])
+    assert metrics.REQUESTS.use_log([1.0, 20.0]) and not metrics.RSS.use_log([1.0, 200.0])

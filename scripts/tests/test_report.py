@@ -94,5 +94,9 @@ def test_starved_levels_are_warned_with_the_canary_wait():
                                    requests_per_s={"median": 1, "min": 1, "max": 1})]}
     warnings = report.service_warnings(service)
     assert warnings == ["Starved: thread_pool, plaintext @ 256 connections — a connection opened "
-                        "during the run waited 1.7 s without an answer: some connections are not "
-                        "being served — throughput counts only the served ones."]
+                        "during the run waited 1.7 s without an answer."]
+    # what "starved" means is said once, in the registry's words
+    assert report.flag_explanations(service) == [
+        "Starved (starved): a connection opened during the run (the canary) waited too long "
+        "without an answer: some connections are not being served, and throughput counts only "
+        "the served ones."]

@@ -42,7 +42,7 @@ def new_run(tmp_path):
 
 def test_ratios_and_flags(published, new_run):
     rows, paths, md = reproduce.reproduce("throughput_plaintext", ENTRY, published, new_run)
-    by = {(r["server"], r["connections"]): r for r in rows}
+    by = {(r["server"], r["level"]): r for r in rows}
     assert len(rows) == 9                       # 3 servers x 3 levels of the published chart
     for level in (16, 64, 256):
         assert by[("event_loop", level)]["ratio"] == pytest.approx(0.5)
@@ -112,7 +112,7 @@ def test_index_is_validated(tmp_path):
         reproduce.load_index(tmp_path)
     bad = dict(ENTRY, metric="speed")
     (tmp_path / "charts.json").write_text(json.dumps({"schema_version": 1, "charts": {"x": bad}}))
-    with pytest.raises(res.ResultsError, match="valid: throughput, latency_p99"):
+    with pytest.raises(res.ResultsError, match="valid: throughput, latency_p50, latency_p99, "):
         reproduce.load_index(tmp_path)
 
 
