@@ -1,5 +1,6 @@
 // Command go_nethttp serves the lab's service contract (docs/service-contract.md) with Go's
-// net/http: one goroutine per connection, handlers on a ServeMux, GOMAXPROCS from --threads.
+// net/http: one goroutine per connection, one handler routing on the raw path, GOMAXPROCS from
+// --threads.
 // Everything here is the standard library; the only non-obvious part is errorRewritingConn,
 // which gives net/http's hard-coded protocol-error replies the contract's headers and bodies.
 package main
@@ -48,7 +49,7 @@ func main() {
 	}
 
 	srv := &http.Server{
-		Handler:     routes(),
+		Handler:     http.HandlerFunc(serve),
 		IdleTimeout: time.Duration(*idleTimeout) * time.Second,
 		// net/http stops reading a header section at MaxHeaderBytes + 4096 bytes (it adds slack
 		// for the request line). 4096 + 4096 = the contract's 8192; the handler checks the exact
@@ -77,12 +78,12 @@ func main() {
 	}
 }
 
-func routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/plaintext", getOrHead(func(w http.ResponseWriter, r *http.Request) {
+// routes maps each known path, exactly as sent, to its handler.
+var routes = map[string]http.HandlerFunc{
+	"/plaintext": func(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, "text/plain", "Hello, World!")
-	}))
-	mux.HandleFunc("/json", getOrHead(func(w http.ResponseWriter, r *http.Request) {
+	},
+	"/json": func(w http.ResponseWriter, r *http.Request) {
 		body, err := json.Marshal(struct {
 			Message string `json:"message"`
 		}{"Hello, World!"})
@@ -91,16 +92,16 @@ func routes() http.Handler {
 			return
 		}
 		reply(w, http.StatusOK, "application/json", string(body))
-	}))
-	mux.HandleFunc("/compute", getOrHead(func(w http.ResponseWriter, r *http.Request) {
+	},
+	"/compute": func(w http.ResponseWriter, r *http.Request) {
 		n, ok := boundedParam(r, "n", maxComputeN)
 		if !ok {
 			replyError(w, http.StatusBadRequest, false)
 			return
 		}
 		reply(w, http.StatusOK, "text/plain", strconv.FormatUint(uint64(compute(n)), 10))
-	}))
-	mux.HandleFunc("/sleep", getOrHead(func(w http.ResponseWriter, r *http.Request) {
+	},
+	"/sleep": func(w http.ResponseWriter, r *http.Request) {
 		ms, ok := boundedParam(r, "ms", maxSleepMs)
 		if !ok {
 			replyError(w, http.StatusBadRequest, false)
@@ -108,29 +109,29 @@ func routes() http.Handler {
 		}
 		time.Sleep(time.Duration(ms) * time.Millisecond) // parks this goroutine; its thread runs others
 		reply(w, http.StatusOK, "text/plain", strconv.Itoa(ms))
-	}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if !checkLimitsAndDrainBody(w, r) {
-			return
-		}
-		replyError(w, http.StatusNotFound, false)
-	})
-	return mux
+	},
 }
 
-// getOrHead applies the checks every known path shares: header size, body size, method.
-func getOrHead(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if !checkLimitsAndDrainBody(w, r) {
-			return
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			replyError(w, http.StatusMethodNotAllowed, false)
-			return
-		}
-		h(w, r)
+// serve routes on the raw path, the request target up to its first '?', compared byte for byte
+// ("Paths" in docs/service-contract.md). http.ServeMux is not used: it matches the decoded,
+// cleaned r.URL.Path, so /%63ompute would reach /compute and //compute would get a redirect.
+// r.URL.EscapedPath() is not the raw path either: it re-encodes when the raw form is unusual.
+func serve(w http.ResponseWriter, r *http.Request) {
+	if !checkLimitsAndDrainBody(w, r) {
+		return
 	}
+	path, _, _ := strings.Cut(r.RequestURI, "?")
+	handler, known := routes[path]
+	if !known {
+		replyError(w, http.StatusNotFound, false)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		replyError(w, http.StatusMethodNotAllowed, false)
+		return
+	}
+	handler(w, r)
 }
 
 // checkLimitsAndDrainBody enforces the header and body limits and consumes a body of up to
