@@ -49,10 +49,6 @@ class Metric:
     # Where one measurement holds it (a path of keys), for metrics aggregates do not carry.
     measurement_path: Optional[Tuple[str, ...]] = None
 
-    @property
-    def lower_is_better(self):
-        return self.better == "lower"
-
     def axis_label(self, log=False):
         return f"{self.label}, {self.unit}{' (log)' if log else ''} ({self.better} is better)"
 
@@ -84,9 +80,6 @@ class Metric:
     def use_log(self, values):
         """Whether a chart of these displayed values takes a log y axis."""
         return wants_log_axis(values) if self.log_axis == "auto" else bool(self.log_axis)
-
-    def ratio_is_worse(self, ratio):
-        return ratio < 1 if self.better == "higher" else ratio > 1
 
 
 # Tolerances: a different CPU, kernel, turbo state and a busy neighbour move absolute

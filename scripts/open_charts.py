@@ -79,9 +79,10 @@ def rate_axis(ax, rates, label=True):
     rates = sorted(set(rates))
     if metrics.wants_log_axis(rates):
         ax.set_xscale("log")
-        ax.xaxis.set_minor_locator(NullLocator())
+        charts.readable_log_axis(ax.xaxis)
     if 0 < len(rates) <= 8:
         ax.set_xticks(rates)
+        ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: rate_text(v)))
     if label:
         ax.set_xlabel("offered load, requests/s")
@@ -133,11 +134,19 @@ def notes_handles(seen):
     return out
 
 
-def figure(title, context, size, rows=1, cols=1, **kw):
-    fig, axes = plt.subplots(rows, cols, figsize=size, squeeze=False, **kw)
-    fig.suptitle(title, fontsize=13, fontweight="bold", y=0.985)
-    fig.text(0.5, 0.945, res.context_subtitle(context), ha="center", fontsize=8, color="#444")
-    return fig, axes
+def figure(title, context, size, rows=1, cols=1, note=None):
+    """A figure with the title, the run's context and an optional note line on top, placed
+    in inches so they never collide whatever the height. Returns (fig, axes, top), top being
+    the fraction of the height left for the axes."""
+    fig, axes = plt.subplots(rows, cols, figsize=size, squeeze=False)
+    height = size[1]
+    fig.suptitle(title, fontsize=13, fontweight="bold", y=1 - 0.08 / height, va="top")
+    fig.text(0.5, 1 - 0.42 / height, res.context_subtitle(context), ha="center", va="top",
+             fontsize=8, color="#444")
+    if note:
+        fig.text(0.5, 1 - 0.62 / height, note, ha="center", va="top", fontsize=8,
+                 color="#444")
+    return fig, axes, 1 - (0.85 if note else 0.65) / height
 
 
 def figure_legend(fig, handles, labels, cols=3):
@@ -152,8 +161,8 @@ def plot_latency_vs_load(service, folder, scenario):
     if not per_server:
         return []
     styles = charts.server_styles(service)
-    fig, axes = figure(f"Latency vs offered load — {scenario} (open loop, constant rate)",
-                       service["context"], (13, 9.5), 2, 2)
+    fig, axes, top_rect = figure(f"Latency vs offered load — {scenario} (open loop, constant rate)",
+                            service["context"], (13, 9.5), 2, 2)
     lat_axes = [axes[0][0], axes[0][1], axes[1][0]]
     achieved_ax = axes[1][1]
     seen = set()
@@ -187,8 +196,7 @@ def plot_latency_vs_load(service, folder, scenario):
     for ax in lat_axes:
         ax.set_ylim(min(lows), max(highs))
     # achieved vs offered: on the diagonal the server kept up; below 95 % it is overloaded
-    top = max(all_rates) * 1.05
-    diag = [min(all_rates) * 0.9, top]
+    diag = [min(all_rates) * 0.9, max(all_rates) * 1.05]
     achieved_ax.plot(diag, diag, color="#777", linestyle="--", linewidth=1)
     achieved_ax.plot(diag, [d * metrics.OVERLOADED_FRACTION for d in diag], color="#777",
                      linestyle=":", linewidth=1)
@@ -200,6 +208,7 @@ def plot_latency_vs_load(service, folder, scenario):
         charts.readable_log_axis(achieved_ax.yaxis)
     else:
         achieved_ax.set_ylim(bottom=0)
+    achieved_ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: rate_text(v)))
     achieved_ax.set_ylabel(f"achieved {metrics.REQUESTS.unit} ({metrics.REQUESTS.better} is "
                            f"better)")
     achieved_ax.set_title("Achieved vs offered rate", fontsize=10)
@@ -218,7 +227,7 @@ def plot_latency_vs_load(service, folder, scenario):
         labels.append(l)
     rows = figure_legend(fig, handles, labels, cols=3)
     return charts.save(fig, folder, f"latency_vs_load_{charts.slug(scenario)}",
-                       rect=(0, 0.02 + 0.028 * rows, 1, 0.935))
+                       rect=(0, (0.15 + 0.2 * rows) / 9.5, 1, top_rect))
 
 
 # ---- percentile spectrum at one rate ----------------------------------------------------
@@ -310,9 +319,9 @@ def plot_spectrum_at_rate(service, folder, scenario):
     title = f"Latency by percentile — {scenario}, " + \
         (f"{res.fmt_num(next(iter(curves.values()))['rate'])} req/s offered" if one_rate
          else "each server at its own rate")
-    fig, axes = figure(title, service["context"], (10, 6.2))
+    fig, axes, top_rect = figure(title, service["context"], (10, 6.8),
+                                 note=f"rate chosen: {why}")
     ax = axes[0][0]
-    fig.text(0.5, 0.915, f"rate chosen: {why}", ha="center", fontsize=8, color="#444")
     scale = metrics.P99.scale
     seen = set()
     sources = set()
@@ -362,10 +371,14 @@ def plot_spectrum_at_rate(service, folder, scenario):
             "stored": "markers: the percentiles results.json stores"}
     extra = [(Patch(color="#999", alpha=0.3), "band = min–max over repetitions; "
               + "; ".join(what[s] for s in sorted(sources)))]
-    charts.legend_with_notes(ax, False, extra=extra + notes_handles(seen), loc="upper left",
-                             load="open")
+    handles, labels = ax.get_legend_handles_labels()
+    for h, l in extra + notes_handles(seen):
+        handles.append(h)
+        labels.append(l)
+    # below the axes: the tail (upper right) and the SLO line must stay visible
+    rows = figure_legend(fig, handles, labels, cols=2)
     return charts.save(fig, folder, f"spectrum_at_rate_{charts.slug(scenario)}",
-                       rect=(0, 0, 1, 0.905))
+                       rect=(0, (0.15 + 0.2 * rows) / 6.8, 1, top_rect))
 
 
 # ---- capacity at the SLO ----------------------------------------------------------------
@@ -377,24 +390,28 @@ def plot_capacity(service, folder, scenario):
     info = res.server_info(service)
     slos = sorted({c.get("slo_p99_ms") for c in entries if c.get("slo_p99_ms") is not None})
     slo_text = " / ".join(f"{s:g}" for s in slos) or "?"
-    fig, axes = figure(f"Capacity at p99 < {slo_text} ms — {scenario}", service["context"],
-                       (max(8, 1.5 * len(entries) + 4), 5.8))
+    fig, axes, top_rect = figure(
+        f"Capacity at p99 < {slo_text} ms — {scenario}", service["context"],
+        (max(8, 1.5 * len(entries) + 4), 5.8),
+        note="bar = the highest offered rate whose p99 met the SLO without overload "
+             "(open loop, lab_load)")
     ax = axes[0][0]
-    fig.text(0.5, 0.915, "bar = highest offered rate whose p99 met the SLO without overload "
-             "(open loop)", ha="center", fontsize=8, color="#444")
     metric = metrics.CAPACITY
-    tops = [v for c in entries for v in (c.get("capacity_rps"), c.get("probe_rps"),
+    tops = [v for c in entries for v in (c.get(metric.name), c.get("probe_rps"),
                                          c.get("first_failing_rps")) if v]
     top = max(tops) if tops else 1.0
     used = set()
     for i, c in enumerate(entries):
         st = style.model_style(info.get(c["server"], {}).get("model"))
-        cap = c.get("capacity_rps")
+        cap = c.get(metric.name)
         status = c.get("status")
         if cap:
             ax.bar(i, metric.shown(cap), 0.6, color=st["color"], edgecolor="#222", alpha=0.85,
                    hatch="//" if status == "all_passed" else "", gid=f"capacity_{c['server']}")
-        ax.text(i, (metric.shown(cap) if cap else 0) + top * 0.015, res.capacity_text(c),
+        text = res.capacity_text(c)
+        if status == "none_passed" and c.get("first_failing_rps"):
+            text += f"\n(fails from {res.fmt_num(c['first_failing_rps'])} req/s)"
+        ax.text(i, (metric.shown(cap) if cap else top * 0.06) + top * 0.015, text,
                 ha="center", va="bottom", fontsize=9, fontweight="bold")
         if status == "all_passed":
             used.add("all_passed")
@@ -409,7 +426,7 @@ def plot_capacity(service, folder, scenario):
     ax.set_xticks(range(len(entries)))
     ax.set_xticklabels([c["server"] for c in entries], rotation=20, ha="right")
     ax.set_xlim(-0.6, len(entries) - 0.4)
-    ax.set_ylim(0, top * 1.15)
+    ax.set_ylim(0, top * 1.3)          # room for the labels and the legend
     ax.set_ylabel(metric.axis_label())
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: rate_text(v)))
     ax.grid(True, axis="y", alpha=0.3)
@@ -427,7 +444,7 @@ def plot_capacity(service, folder, scenario):
     if handles:
         ax.legend([h for h, _ in handles], [l for _, l in handles], fontsize=8,
                   loc="upper right", framealpha=0.9)
-    return charts.save(fig, folder, f"capacity_{charts.slug(scenario)}", rect=(0, 0, 1, 0.905))
+    return charts.save(fig, folder, f"capacity_{charts.slug(scenario)}", rect=(0, 0, 1, top_rect))
 
 
 def chart_names(scenario):

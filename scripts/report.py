@@ -158,7 +158,12 @@ def open_table(service, scenario):
     """(headers, rows) of an open-loop scenario: a row per server and offered rate."""
     aggs = [a for a in service["aggregates"]
             if res.scenario_key(a) == scenario and res.is_open(a)]
-    aggs.sort(key=lambda a: (a["rate"], a["server"]))
+    # Side by side at each rate when the servers were offered the same rates; per server
+    # when each had its own (a sweep of fractions of its own probe).
+    rate_sets = {frozenset(a["rate"] for a in aggs if a["server"] == s)
+                 for s in {a["server"] for a in aggs}}
+    aggs.sort(key=(lambda a: (a["rate"], a["server"])) if len(rate_sets) == 1
+              else (lambda a: (a["server"], a["rate"])))
     cols = open_columns(service, aggs)
     headers = ["server", "model", "offered req/s"] + \
         ["achieved req/s median (min–max)" if m is metrics.REQUESTS else m.column()

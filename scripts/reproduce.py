@@ -28,6 +28,7 @@ import style                       # noqa: E402
 
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 # One point of a published or new chart. marks: e.g. ("overloaded",) or ("all_passed",);
 # x: where it is drawn (connections, the offered rate, or the server's index for capacity).
@@ -267,30 +268,35 @@ def plot_overlay(name, entry, pub_service, new_service, folder, kind):
 
 
 def plot_capacity_overlay(name, entry, metric, pub, new, info, fig, ax, folder):
-    """Capacity at the SLO: per server, the published bar (hatched, faded) beside the new one."""
+    """Capacity at the SLO: per server, the published bar (hatched, faded) beside the new one,
+    each labelled as the capacity table says it ("≥ 40,000", "none")."""
     servers = [s for s in entry["servers"] if any(k[0] == s for k in list(pub) + list(new))]
+    top = max([metric.shown(v[0]) for v in list(pub.values()) + list(new.values())] + [1.0])
     for i, server in enumerate(servers):
         st = style.model_style(info.get(server, {}).get("model"))
         for data, published, dx in ((pub, True, -0.2), (new, False, 0.2)):
             v = next((p for (s, _), p in data.items() if s == server), None)
             if v is None or "none_passed" in v.marks:
-                ax.text(i + dx, 0, "none" if v else "–", ha="center", va="bottom", fontsize=8)
+                ax.text(i + dx, top * 0.02, "none" if v else "not run", ha="center",
+                        va="bottom", fontsize=8)
                 continue
-            ax.bar(i + dx, metric.shown(v[0]), 0.38, color=st["color"], edgecolor="#222",
+            value = metric.shown(v[0])
+            ax.bar(i + dx, value, 0.38, color=st["color"], edgecolor="#222",
                    alpha=0.45 if published else 0.9, hatch="//" if published else "")
-            if "all_passed" in v.marks:
-                ax.text(i + dx, metric.shown(v[0]), "≥", ha="center", va="bottom", fontsize=10,
-                        fontweight="bold")
+            label = ("≥ " if "all_passed" in v.marks else "") + res.fmt_num(value)
+            ax.text(i + dx, value + top * 0.01, label, ha="center", va="bottom", fontsize=8)
     ax.set_xticks(range(len(servers)))
     ax.set_xticklabels(servers, rotation=20, ha="right")
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, top * 1.3)
     ax.set_ylabel(metric.axis_label())
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: open_charts.rate_text(v)))
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(handles=[Patch(facecolor="#999", edgecolor="#222", alpha=0.45, hatch="//",
                              label="published (hatched, faded)"),
                        Patch(facecolor="#999", edgecolor="#222", label="this run"),
-                       Patch(facecolor="white", label="≥: every rate tried met the SLO")],
-              fontsize=8)
+                       Patch(facecolor="white", label="≥: every rate tried met the SLO; "
+                                                      "none: no rate did")],
+              fontsize=8, loc="upper right")
     return charts.save(fig, folder, f"reproduce_{name}", rect=(0, 0, 1, 0.9))
 
 
@@ -317,7 +323,8 @@ def ratio_markdown(name, entry, rows, tolerance, changed, pub_folder, new_folder
                      "run: the offered rates differ between the runs, the fractions match")
     if any("overloaded" in r["marks"] for r in rows):
         lines.append(f"- overloaded: {metrics.FLAGS['overloaded'].explain('open')}")
-    lines += ["", f"| server | {LEVEL_HEADER[kind]} | published | new | new/published | flag |",
+    lines += ["", f"| server | {LEVEL_HEADER[kind]} | published {metric.unit} | "
+                  f"new {metric.unit} | new/published | flag |",
               "|---|---|---|---|---|---|"]
     for r in rows:
         notes = [r["flag"]] + (["client-bound"] if r["client_bound"] else []) + \
@@ -326,8 +333,9 @@ def ratio_markdown(name, entry, rows, tolerance, changed, pub_folder, new_folder
         level = r["level"]
         shown_level = res.fmt_num(level) if kind == "rate" else \
             (f"{level:.0%}" if kind == "fraction" else str(level))
-        lines.append(f"| {r['server']} | {shown_level} | {res.fmt_num(r['published'])} | "
-                     f"{res.fmt_num(r['new'])} | "
+        lines.append(f"| {r['server']} | {shown_level} | "
+                     f"{res.fmt_num(metric.shown(r['published']))} | "
+                     f"{res.fmt_num(metric.shown(r['new']))} | "
                      f"{'–' if r['ratio'] is None else format(r['ratio'], '.2f')} | "
                      f"{'; '.join(n for n in notes if n)} |")
     return "\n".join(lines) + "\n"

@@ -20,7 +20,7 @@ import metrics
 SCHEMA_VERSIONS = {"service": (1, 2), "micro": (1,)}
 SERVICE_FILE = "results.json"
 MICRO_FILE = "micro.json"
-NOISY_SPREAD = metrics.NOISY_SPREAD
+NOISY_SPREAD = metrics.NOISY_SPREAD     # kept for callers; the value lives in metrics.py
 
 REPO_ROOT = Path(os.environ.get("LAB_ROOT") or Path(__file__).resolve().parent.parent)
 
@@ -179,7 +179,7 @@ def flags_of(record):
     but the list lacks them (older files)."""
     flags = list(record.get("flags") or [])
     extra = [("client_bound", bool(record.get("client_bound"))),
-             ("noisy", "requests_per_s" in record and is_noisy(record)),
+             ("noisy", metrics.REQUESTS.name in record and is_noisy(record)),
              ("overloaded", is_overloaded(record))]
     flags += [name for name, present in extra if present and name not in flags]
     return flags
@@ -231,15 +231,6 @@ def server_info(service):
         entry.setdefault("language", "cpp")
         entry.setdefault("model", None)
     return info
-
-
-def stat(agg, field):
-    """(median, min, max) of an aggregate field, or None when absent/null."""
-    value = agg.get(field)
-    if not isinstance(value, dict) or value.get("median") is None:
-        return None
-    median = value["median"]
-    return (median, value.get("min", median), value.get("max", median))
 
 
 def spread(triple):

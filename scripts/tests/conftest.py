@@ -10,14 +10,19 @@ SCRIPTS = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SERVICE_RUN = FIXTURES / "service_run"
 MICRO_RUN = FIXTURES / "micro_run"
+OPEN_RUN = FIXTURES / "open_loop_run"          # results schema 2: open-loop levels
 PUBLISHED_MICRO = FIXTURES / "published_micro.json"
 sys.path.insert(0, str(SCRIPTS))
 
 
 def copy_run(src, dst):
+    """Copies a run folder's files and subfolders (logs/) into dst."""
     dst.mkdir(parents=True, exist_ok=True)
     for f in src.iterdir():
-        shutil.copy(f, dst / f.name)
+        if f.is_dir():
+            shutil.copytree(f, dst / f.name, dirs_exist_ok=True)
+        else:
+            shutil.copy(f, dst / f.name)
     return dst
 
 
@@ -28,4 +33,13 @@ def plotted_run(tmp_path_factory):
     folder = copy_run(SERVICE_RUN, tmp_path_factory.mktemp("run"))
     copy_run(MICRO_RUN, folder)
     assert plot.main([str(folder), "--published", str(PUBLISHED_MICRO)]) == 0
+    return folder
+
+
+@pytest.fixture(scope="session")
+def plotted_open_run(tmp_path_factory):
+    """The schema-2 fixture after plot.py ran on it."""
+    import plot
+    folder = copy_run(OPEN_RUN, tmp_path_factory.mktemp("open_run"))
+    assert plot.main([str(folder)]) == 0
     return folder

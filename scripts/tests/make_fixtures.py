@@ -10,12 +10,21 @@ every case the charts and the report must handle:
     died (go_nethttp, json, 256, repetition 2), startup records with samples;
   - micro_run/micro.json: micro-benchmark results in the micro vocabulary;
   - published_micro.json: published references in micro/published.json's shape
-    (with "compare_to" rows and two figures for one primitive).
+    (with "compare_to" rows and two figures for one primitive);
+  - open_loop_run/results.json: results schema 2 (docs/results-schema.md and the v2 notes):
+    3 servers, one closed-loop scenario (plaintext at 16 and 64 connections) and 2 open-loop
+    scenarios x 4 offered rates x 3 repetitions: plaintext_latency at absolute rates with
+    lab_load's histogram files under open_loop_run/logs/ (layout with 4 sub-bucket bits to
+    keep them small), sleep_latency as fractions of each server's closed-loop probe (so no
+    rate is common to all servers) with stored percentiles only. thread_pool is overloaded at
+    40,000 req/s, event_loop client-bound there (send lag p99 1.6 ms); capacity entries are
+    ok, all_passed and none_passed.
 
 Run it again after changing it:  /usr/bin/python3 scripts/tests/make_fixtures.py
 A test checks that the committed fixtures equal what this script writes.
 """
 import json
+import math
 import random
 import statistics
 from pathlib import Path
@@ -247,6 +256,235 @@ def published_micro():
     return {"about": NOTE, "references": refs}
 
 
+# ---- schema 2: open-loop levels ------------------------------------------------------------
+
+OPEN_CONTEXT = {**CONTEXT, "suite": "fixture-open", "command": "./lab run --suite fixture-open"}
+# name, model, language, reference, plaintext req/s, base latency us, cpu us/req, rss kb
+OPEN_SERVERS = [s for s in SERVERS if s[0] in ("event_loop", "thread_pool", "go_nethttp")]
+# closed-loop plaintext capacity (req/s) behind the open-loop latency curves
+PLAINTEXT_CAPACITY = {"event_loop": 90000, "thread_pool": 34000, "go_nethttp": 52000}
+OPEN_RATES = [5000, 10000, 20000, 40000]
+SLEEP_FRACTIONS = [0.25, 0.5, 0.75, 0.9]
+SLEEP_PROBE = {"event_loop": 20000, "thread_pool": 800, "go_nethttp": 15000}
+OPEN_SCENARIOS = [  # name, path, SLO p99 ms, rates or None, fractions or None, histograms
+    ("plaintext_latency", "/plaintext", 10, OPEN_RATES, None, True),
+    ("sleep_latency", "/sleep?ms=10", 20, None, SLEEP_FRACTIONS, False),
+]
+OVERLOADED = ("thread_pool", "plaintext_latency", 40000)
+OPEN_CLIENT_BOUND = ("event_loop", "plaintext_latency", 40000)
+CONNECTION_CAP = 1024
+# Standard normal quantiles of the percentiles a measurement stores.
+Z = {"p50": 0.0, "p75": 0.6745, "p90": 1.2816, "p99": 2.3263, "p99_9": 3.0902, "p99_99": 3.7190}
+HIST_BITS, HIST_MAX_BITS = 4, 40
+
+
+def latency_shape(server, scenario, rate):
+    """(median us, lognormal sigma) of one open-loop level: queueing grows with utilisation."""
+    name = server[0]
+    if scenario == "plaintext_latency":
+        if (name, scenario, rate) == OVERLOADED:
+            return 300000.0, 0.3                   # a backlog growing all run long
+        u = rate / PLAINTEXT_CAPACITY[name]
+        base = {"event_loop": 120.0, "thread_pool": 200.0, "go_nethttp": 250.0}[name]
+        return base * (1 + 2 * u / (1 - u)), 0.5 + 0.4 * u
+    u = rate / SLEEP_PROBE[name]
+    if name == "thread_pool":                      # blocked pool threads: queueing at any rate
+        return 10100.0 * (1.5 + 2 * u), 0.35
+    if name == "event_loop":
+        return 10150.0 * (1 + 0.05 * u / (1 - u)), 0.02 + 0.2 * u ** 3
+    return 10300.0 * (1 + 0.01 * u / (1 - u)), 0.03
+
+
+def bucket_bounds(index):
+    """[lower, lower + width) of a histogram bucket (harness/load/latency_histogram.cpp)."""
+    if index < (2 << HIST_BITS):
+        return index, 1
+    shift = (index >> HIST_BITS) - 1
+    return (index - (shift << HIST_BITS)) << shift, 1 << shift
+
+
+def lognormal_histogram(median_us, sigma, count_target):
+    """A histogram in lab_load's JSON form (ns) holding about count_target values of a
+    lognormal latency, bucket counts from its distribution function."""
+    mu = math.log(median_us * 1000)
+    cdf = lambda v: 0.5 * (1 + math.erf((math.log(v) - mu) / (sigma * math.sqrt(2)))) \
+        if v > 0 else 0.0
+    buckets, total, total_sum = [], 0, 0
+    for index in range((HIST_MAX_BITS - HIST_BITS + 1) << HIST_BITS):
+        lower, width = bucket_bounds(index)
+        n = round(count_target * (cdf(lower + width) - cdf(lower)))
+        if n:
+            buckets.append([index, n])
+            total += n
+            total_sum += n * (lower + width // 2)
+    first, last = bucket_bounds(buckets[0][0]), bucket_bounds(buckets[-1][0])
+    return {"layout": {"unit": "ns", "sub_bucket_bits": HIST_BITS,
+                       "max_value_bits": HIST_MAX_BITS},
+            "count": total, "min": first[0], "max": last[0] + last[1] - 1, "sum": total_sum,
+            "buckets": buckets}
+
+
+def histogram_percentile_us(hist, p):
+    """The value lab_load reports at percentile p of hist, in µs (its own walk, written
+    from the C++ so the scripts' reader is checked against an independent copy)."""
+    rank = min(max(math.ceil(p / 100 * hist["count"]), 1), hist["count"])
+    seen = 0
+    for index, n in hist["buckets"]:
+        seen += n
+        if seen >= rank:
+            lower, width = bucket_bounds(index)
+            return min(max(lower + width // 2, hist["min"]), hist["max"]) / 1000
+    return hist["max"] / 1000
+
+
+def open_measurement(rng, server, scenario, rate, repetition, logs):
+    name, model, language, _, _, _, cpu_base, rss_base = server
+    scen, path, _, _, _, with_histogram = scenario
+    median, sigma = latency_shape(server, scen, rate)
+    median *= rng.uniform(0.97, 1.03)
+    overloaded = (name, scen, rate) == OVERLOADED
+    client_bound = (name, scen, rate) == OPEN_CLIENT_BOUND
+    achieved = rate * (0.775 if overloaded else rng.uniform(0.995, 1.0))
+    responses = int(achieved * DURATION_S)
+    if with_histogram:
+        hist = lognormal_histogram(median, sigma, responses)
+        responses = hist["count"]
+        latency = {k: round(histogram_percentile_us(hist, 100 * (1 - 10 ** -x)), 1)
+                   for k, x in (("p50", math.log10(2)), ("p75", math.log10(4)), ("p90", 1),
+                                ("p99", 2), ("p99_9", 3), ("p99_99", 4))}
+        latency["max"] = round(hist["max"] / 1000, 1)
+        latency["mean"] = round(hist["sum"] / hist["count"] / 1000, 1)
+    else:
+        latency = {k: round(median * math.exp(z * sigma), 1) for k, z in Z.items()}
+        latency["max"] = round(median * math.exp(4.5 * sigma), 1)
+        latency["mean"] = round(median * math.exp(sigma ** 2 / 2), 1)
+    achieved = responses / DURATION_S
+    lag = {"p50": round(rng.uniform(2, 6)), "p99": 1600 if client_bound else
+           round(rng.uniform(20, 80)), "max": 4200 if client_bound else round(rng.uniform(150, 600))}
+    cpu_us = cpu_base * rng.uniform(0.97, 1.03) * (1.3 if rate < 6000 else 1.0)
+    rss_peak = int(rss_base + rng.uniform(0, 300) + (2000 if overloaded else 0))
+    opened = min(CONNECTION_CAP, max(4, int(achieved * median / 1e6 * 2) + 4))
+    m = {
+        "server": name, "model": model, "language": language, "scenario": scen, "path": path,
+        "load": "open", "generator": "lab_load", "rate": rate, "offered_rate_rps": rate,
+        "connections": CONNECTION_CAP, "pipeline": 1, "repetition": repetition,
+        "duration_s": DURATION_S, "status": "ok", "reason": None, "requests": responses,
+        "requests_per_s": round(achieved, 1), "latency_us": latency,
+        "errors": {"connect": 0, "read": 0, "write": 0, "timeout": 0, "status": 0},
+        "send_lag_us": lag, "connections_opened": opened,
+        "server_stats": {"cpu_user_s": round(cpu_us * responses / 1e6 * 0.4, 3),
+                         "cpu_sys_s": round(cpu_us * responses / 1e6 * 0.6, 3),
+                         "cpu_us_per_request": round(cpu_us, 2), "rss_peak_kb": rss_peak,
+                         "rss_samples": [[0.0, int(rss_base * 0.9)], [2.5, rss_peak - 50],
+                                         [5.0, rss_peak]],
+                         "threads_max": 2, "voluntary_ctxt_switches": responses // 3,
+                         "nonvoluntary_ctxt_switches": 80},
+        "client": {"cpu_s": round(DURATION_S * (0.99 if client_bound else 0.4), 2),
+                   "cpu_utilization": 0.99 if client_bound else 0.4},
+        "client_bound": client_bound,
+        "flags": (["client_bound"] if client_bound else []) + (["overloaded"] if overloaded
+                                                                else []),
+    }
+    if with_histogram:
+        stem = f"{name}.{scen}.r{rate}.rep{repetition}"
+        m["histogram_file"] = f"logs/{stem}.lab_load.json"
+        logs[m["histogram_file"]] = {
+            "tool": "lab_load", "version": 1, "mode": "open",
+            "url": f"http://127.0.0.1:40000{path}", "offered_rate": rate,
+            "achieved_rate": round(achieved, 1), "duration_s": DURATION_S,
+            "connections_cap": CONNECTION_CAP, "connections_opened": opened, "threads": 1,
+            "arrivals": "uniform", "requests": responses, "responses": responses,
+            "errors": m["errors"], "send_lag_us": lag,
+            "latency_us": {k: latency[k] for k in ("p50", "p90", "p99", "p99_9", "p99_99",
+                                                   "max", "mean")},
+            "histogram": hist, "client_cpu_s": m["client"]["cpu_s"], "wall_s": DURATION_S + 0.01}
+    return m
+
+
+def open_aggregate(records):
+    agg = aggregate(records)
+    first = records[0]
+    agg.update(load="open", rate=first["rate"], offered_rate_rps=first["offered_rate_rps"],
+               latency_p99_99_us=mmm([r["latency_us"]["p99_99"] for r in records]))
+    if any("overloaded" in r["flags"] for r in records):
+        agg["flags"].append("overloaded")
+    return agg
+
+
+def capacity_entry(server, scenario, aggregates):
+    name = server[0]
+    scen, _, slo_ms, _, fractions, _ = scenario
+    aggs = sorted((a for a in aggregates if a["server"] == name and a["scenario"] == scen),
+                  key=lambda a: a["rate"])
+    points = [{"rate": a["rate"], "p99_us": a["latency_p99_us"]["median"],
+               "overloaded": "overloaded" in a["flags"],
+               "passed": a["latency_p99_us"]["median"] < slo_ms * 1000
+               and "overloaded" not in a["flags"]} for a in aggs]
+    passed = [p["rate"] for p in points if p["passed"]]
+    failing = [p["rate"] for p in points if not p["passed"]]
+    capacity = max((r for r in passed if not failing or r < min(failing)), default=None)
+    status = "none_passed" if capacity is None else ("all_passed" if not failing else "ok")
+    return {"server": name, "scenario": scen, "slo_p99_ms": slo_ms,
+            "probe_rps": SLEEP_PROBE[name] if fractions else None,
+            "capacity_rps": capacity, "first_failing_rps": min(failing) if failing else None,
+            "points": points, "status": status, "reason": None}
+
+
+def open_loop_results(rng):
+    """(results.json of schema 2, {log file name: lab_load JSON})."""
+    logs = {}
+    closed_scenario = ("plaintext", "/plaintext", 1.0)
+    closed_levels = [16, 64]
+    order = [("closed", s, closed_scenario, c, r) for r in range(REPETITIONS)
+             for s in OPEN_SERVERS for c in closed_levels]
+    for scenario in OPEN_SCENARIOS:
+        for server in OPEN_SERVERS:
+            rates = scenario[3] or [round(f * SLEEP_PROBE[server[0]]) for f in scenario[4]]
+            order += [("open", server, scenario, rate, r) for r in range(REPETITIONS)
+                      for rate in rates]
+    rng.shuffle(order)
+    measurements = []
+    for load, server, scenario, level, repetition in order:
+        if load == "closed":
+            m = measurement(rng, server, scenario, level, repetition)
+            m.update(load="closed", generator="wrk", rate=None, offered_rate_rps=None)
+        else:
+            m = open_measurement(rng, server, scenario, level, repetition, logs)
+        measurements.append(m)
+    aggregates = []
+    for server in OPEN_SERVERS:
+        for level in closed_levels:
+            agg = aggregate([m for m in measurements if m["server"] == server[0]
+                             and m["load"] == "closed" and m["connections"] == level])
+            agg.update(load="closed", rate=None, offered_rate_rps=None)
+            aggregates.append(agg)
+    for scenario in OPEN_SCENARIOS:
+        for server in OPEN_SERVERS:
+            recs = [m for m in measurements if m["server"] == server[0]
+                    and m["scenario"] == scenario[0]]
+            for rate in sorted({m["rate"] for m in recs}):
+                aggregates.append(open_aggregate([m for m in recs if m["rate"] == rate]))
+    capacity = [capacity_entry(server, scenario, aggregates)
+                for scenario in OPEN_SCENARIOS for server in OPEN_SERVERS]
+    suite_scenarios = [{"name": "plaintext", "path": "/plaintext", "connections": closed_levels,
+                        "pipeline": 1}]
+    for scen, path, slo, rates, fractions, _ in OPEN_SCENARIOS:
+        entry = {"name": scen, "path": path, "load": "open", "slo_p99_ms": slo,
+                 "connections": [CONNECTION_CAP], "pipeline": 1}
+        entry.update({"rates": rates} if rates else {"rate_fractions": fractions})
+        suite_scenarios.append(entry)
+    servers = [{"name": s[0], "model": s[1], "language": s[2], "reference": s[3],
+                "status": "ok", "reason": None} for s in OPEN_SERVERS]
+    results = {
+        "schema_version": 2, "kind": "service", "context": OPEN_CONTEXT,
+        "suite": {"name": "fixture-open", "duration_s": DURATION_S, "repetitions": REPETITIONS,
+                  "scenarios": suite_scenarios},
+        "complete": True, "servers": servers, "measurements": measurements,
+        "aggregates": aggregates, "startup": [], "capacity": capacity,
+    }
+    return results, logs
+
+
 def generate():
     """file name (relative to fixtures/) -> JSON text."""
     rng = random.Random(20261123)
@@ -255,8 +493,14 @@ def generate():
         "micro_run/micro.json": micro_results(rng),
         "published_micro.json": published_micro(),
     }
-    return {name: json.dumps(data, indent=1, ensure_ascii=False) + "\n"
-            for name, data in files.items()}
+    open_results, logs = open_loop_results(random.Random(20261124))
+    files["open_loop_run/results.json"] = open_results
+    texts = {name: json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+             for name, data in files.items()}
+    # lab_load's files are compact, as lab_load writes them (and they stay small)
+    texts.update({f"open_loop_run/{name}": json.dumps(data, separators=(",", ":")) + "\n"
+                  for name, data in sorted(logs.items())})
+    return texts
 
 
 def main():
