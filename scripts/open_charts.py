@@ -30,6 +30,7 @@ NINES_TICKS = [(0.50, "50%"), (0.90, "90%"), (0.99, "99%"), (0.999, "99.9%"),
                (0.9999, "99.99%")]
 MAX_NINES = 4.0          # curves from histograms stop at 99.99 % (and where data run out)
 CURVE_POINTS = 120
+MIN_HISTOGRAM_COUNT = 100
 OVERLOADED_COLOR = "#111111"
 SLO_COLOR = "#C00000"
 
@@ -289,7 +290,8 @@ def spectrum_curves(service, folder, scenario, rates):
         entry = {"rate": rate, "repetitions": len(recs),
                  "overloaded": bool(point and point["overloaded"]),
                  "client_bound": bool(point and point["client_bound"])}
-        if all(h is not None and h.count for h in hists):
+        # a curve needs enough values to say anything past the median
+        if all(h is not None and h.count >= MIN_HISTOGRAM_COUNT for h in hists):
             top = min(MAX_NINES, min(math.log10(h.count) for h in hists))
             xs = [nines(0.5) + (top - nines(0.5)) * i / (CURVE_POINTS - 1)
                   for i in range(CURVE_POINTS)]

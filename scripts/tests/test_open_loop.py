@@ -79,6 +79,20 @@ def test_levels_are_connections_or_offered_rates():
     assert res.is_overloaded(dict(agg, flags=[]))
 
 
+def test_capacity_is_quoted_as_the_table_says_it():
+    assert res.capacity_text({"status": "ok", "capacity_rps": 52000}) == "52,000"
+    assert res.capacity_text({"status": "all_passed", "capacity_rps": 40000}) == "≥ 40,000"
+    assert res.capacity_text({"status": "none_passed", "capacity_rps": None}) == "none"
+    assert res.capacity_text({"status": "failed", "capacity_rps": None}) == "failed"
+    import report
+    service = res.Run(OPEN_RUN).service
+    service["capacity"][0].update(status="failed", capacity_rps=None,
+                                  reason="probe got no responses")
+    assert (f"Capacity search failed: {service['capacity'][0]['server']}, "
+            f"{service['capacity'][0]['scenario']}: probe got no responses.") in \
+        report.service_warnings(service)
+
+
 # ---- charts ---------------------------------------------------------------------------------
 
 def test_open_loop_charts_are_written_per_open_scenario(plotted_open_run):
