@@ -105,8 +105,10 @@ def draw_series(ax, st, points, values, label, gid_prefix):
         ax.plot(xs[i:i + 2], med[i:i + 2], color=st["color"],
                 linestyle=":" if bad else st["linestyle"], linewidth=1.2 if bad else 1.6,
                 alpha=0.7 if bad else 1.0)
-    ax.plot(xs, med, linestyle="none", marker=st["marker"], markersize=7, color=st["color"],
-            label=label)
+    ax.plot(xs, med, linestyle="none", marker=st["marker"], markersize=7, color=st["color"])
+    if label:       # legend entry with the server's line style, which the segments vary
+        ax.plot([], [], linestyle=st["linestyle"], marker=st["marker"], markersize=7,
+                color=st["color"], label=label)
     seen = set()
     for (p, _), x, y in zip(pts, xs, med):
         if p["client_bound"]:
