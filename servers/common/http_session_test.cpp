@@ -96,6 +96,8 @@ TEST(HttpSession, AnswersMalformedInputThenCloses) {
   struct error_case { std::string input; std::string status_line; };
   for (const auto& [input, status_line] : std::vector<error_case>{
            {"NOT HTTP AT ALL\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+           {"GET http://x/plaintext HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
+           {"GET /%zz HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"},
            {"GET /x HTTP/1.1\r\nX: " + std::string(8500, 'y') + "\r\n\r\n", "HTTP/1.1 431 Request Header Fields Too Large\r\n"},
            {"POST /json HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n", "HTTP/1.1 413 Payload Too Large\r\n"}}) {
     // The 431 case arrives in reads no larger than the session's free space, like a socket.
@@ -107,6 +109,18 @@ TEST(HttpSession, AnswersMalformedInputThenCloses) {
     EXPECT_EQ(result.written.rfind(status_line, 0), 0u) << result.written;
     EXPECT_NE(result.written.find("Connection: close\r\n"), std::string::npos);
   }
+}
+
+// A bad target mid-pipeline: the requests before it are answered, then 400 and close, and
+// nothing after it (docs/service-contract.md, Paths).
+TEST(HttpSession, AnswersUpToATargetThatIsNotOriginFormThenCloses) {
+  http_session session;
+  const driven result = drive(session, {"GET /plaintext HTTP/1.1\r\n\r\nGET /%63ompute?n=1 HTTP/1.1\r\n\r\n"
+                                        "GET * HTTP/1.1\r\n\r\nGET /json HTTP/1.1\r\n\r\n"});
+  EXPECT_TRUE(result.closed);
+  EXPECT_EQ(bodies(result.written), (std::vector<std::string>{"Hello, World!", "Not Found", "Bad Request"}));
+  EXPECT_NE(result.written.find("HTTP/1.1 400 Bad Request\r\n"), std::string::npos);
+  EXPECT_NE(result.written.find("Connection: close\r\n"), std::string::npos);
 }
 
 TEST(HttpSession, AnswersAfterABodyUpTo1MiBArrivingInPieces) {

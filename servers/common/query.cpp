@@ -1,14 +1,9 @@
 #include "query.h"
 
+#include "target.h"
+
 namespace lab {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // The first pair named `name`: its raw value, or nullopt when there is no such pair or it
 // has no '=' (both answer 400, so they need not be told apart).
@@ -38,8 +33,8 @@ std::optional<std::uint32_t> parse_query_uint(std::string_view query, std::strin
   for (std::size_t i = 0; i < raw->size(); ++i) {
     char c = (*raw)[i];
     if (c == '%') {
-      const int high = i + 1 < raw->size() ? hex_value((*raw)[i + 1]) : -1;
-      const int low = i + 2 < raw->size() ? hex_value((*raw)[i + 2]) : -1;
+      const int high = i + 1 < raw->size() ? hex_digit_value((*raw)[i + 1]) : -1;
+      const int low = i + 2 < raw->size() ? hex_digit_value((*raw)[i + 2]) : -1;
       if (high < 0 || low < 0) return std::nullopt;  // "%", "%3", "%zz": malformed escape
       c = static_cast<char>(high * 16 + low);
       i += 2;

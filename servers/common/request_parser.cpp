@@ -5,6 +5,8 @@
 
 #include <optional>
 
+#include "target.h"
+
 namespace lab::http {
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
@@ -23,7 +25,13 @@ class beast_callbacks final : public bhttp::basic_parser<true> {
 
  private:
   void on_request_impl(bhttp::verb v, beast::string_view, beast::string_view target,
-                       int version, beast::error_code&) override {
+                       int version, beast::error_code& ec) override {
+    // Only origin-form with well-formed escapes in the path (target.h): rejected here, as a
+    // malformed request line, so every server answers 400 and closes without routing it.
+    if (!is_valid_target(std::string_view(target.data(), target.size()))) {
+      ec = bhttp::error::bad_target;
+      return;
+    }
     verb_ = v == bhttp::verb::get ? method::get : v == bhttp::verb::head ? method::head : method::other;
     // The start line may be consumed before the header is complete, so the target is copied
     // (into a string whose capacity is reused request after request).

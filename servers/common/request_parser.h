@@ -3,7 +3,8 @@
 // Bytes in, one of {complete request, need more bytes, bad request} out, plus how many bytes
 // were consumed. It never touches a socket. Built on Boost.Beast's basic_parser (a well-kept,
 // fuzzed parser) with our own callbacks, so parsing a request allocates nothing: we keep only
-// what routing needs (method, target, version, keep-alive) and skip any body.
+// what routing needs (method, target, version, keep-alive) and skip any body. A target that
+// is not origin-form, or has a malformed '%' escape in its path (target.h), is a bad request.
 // Not thread-safe; one per connection.
 #pragma once
 #include <cstddef>

@@ -100,6 +100,28 @@ TEST(RequestParser, RejectsMalformedRequestsWith400) {
   }
 }
 
+// docs/service-contract.md, Paths: only origin-form; a malformed escape in the path is a
+// malformed request line, even before the header section is complete.
+TEST(RequestParser, RejectsATargetThatIsNotOriginFormWith400) {
+  for (const std::string target : {"http://x/plaintext", "*", "plaintext", "/%zz", "/plaintext%",
+                                    "/%4", "/%4?n=1"}) {
+    for (const std::string rest : {" HTTP/1.1\r\nHost: x\r\n\r\n", " HTTP/1.1\r\n"}) {
+      request_parser parser;
+      const parse_result result = parser.parse("GET " + target + rest);
+      EXPECT_EQ(result.status, parse_status::bad) << target << rest;
+      EXPECT_EQ(result.error_status, 400) << target;
+    }
+  }
+  request_parser options;
+  EXPECT_EQ(options.parse("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n").status, parse_status::bad);
+  for (const std::string target : {"/%63ompute?n=1", "/plaintext?x=%zz", "/"}) {
+    request_parser parser;
+    ASSERT_EQ(parser.parse("GET " + target + " HTTP/1.1\r\n\r\n").status, parse_status::complete)
+        << target;
+    EXPECT_EQ(parser.request().target, target);
+  }
+}
+
 TEST(RequestParser, RejectsAHeaderSectionOver8KiBWith431) {
   const std::string big = "GET /x HTTP/1.1\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n";
   request_parser parser;

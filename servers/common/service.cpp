@@ -5,6 +5,7 @@
 
 #include "compute.h"
 #include "query.h"
+#include "target.h"
 
 namespace lab {
 namespace {
@@ -34,10 +35,8 @@ void append_number(const reply_context& reply, std::uint32_t value, std::string&
 
 service_action handle_request(const http::request& request, std::string& out) {
   const reply_context reply = reply_for(request);
-  const auto question = request.target.find('?');
-  const std::string_view path = request.target.substr(0, question);
-  const std::string_view query =
-      question == std::string_view::npos ? std::string_view{} : request.target.substr(question + 1);
+  // The parser has already rejected a target that is not origin-form (docs: Paths).
+  const auto [path, query] = split_target(request.target);
 
   enum class route { plaintext, json, compute, sleep, unknown };
   const route r = path == "/plaintext" ? route::plaintext
