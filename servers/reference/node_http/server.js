@@ -103,7 +103,22 @@ const routes = {
   },
 };
 
+// A '%' not followed by two hex digits: a malformed escape.
+const MALFORMED_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
+
+// The contract's target rule ("Paths"): origin-form only (node also hands us absolute-form
+// and '*'), and no malformed escape in the path; anything else is a malformed request line.
+function isOriginFormPath(path) {
+  return path.startsWith('/') && !MALFORMED_ESCAPE.test(path);
+}
+
 function handle(req, res) {
+  // The raw target split at its first '?', as the contract reads it: new URL() would also
+  // drop a '#...' and re-encode characters before the query is seen.
+  const question = req.url.indexOf('?');
+  const path = question < 0 ? req.url : req.url.slice(0, question);
+  const query = question < 0 ? '' : req.url.slice(question + 1);
+  if (!isOriginFormPath(path)) return replyError(res, 400, true);
   if (headerSectionSize(req) > MAX_HEADER_SECTION) return replyError(res, 431, true);
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > MAX_BODY) return replyError(res, 413, true);
@@ -122,11 +137,6 @@ function handle(req, res) {
   });
   req.on('end', () => {
     if (tooLarge) return;
-    // The raw target split at its first '?', as the contract reads it: new URL() would also
-    // drop a '#...' and re-encode characters before the query is seen.
-    const question = req.url.indexOf('?');
-    const path = question < 0 ? req.url : req.url.slice(0, question);
-    const query = question < 0 ? '' : req.url.slice(question + 1);
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (!route) return replyError(res, 404);
     if (req.method !== 'GET' && req.method !== 'HEAD') return replyError(res, 405);
