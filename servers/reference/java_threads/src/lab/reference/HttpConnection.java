@@ -114,8 +114,7 @@ final class HttpConnection {
       throw new HttpError(400);
     }
     String[] parts = lines[0].split(" ", -1);
-    if (parts.length != 3 || !isToken(parts[0]) || parts[1].isEmpty()
-        || parts[1].charAt(0) != '/') {
+    if (parts.length != 3 || !isToken(parts[0]) || !isOriginForm(parts[1])) {
       throw new HttpError(400);
     }
     request.method = parts[0];
@@ -289,6 +288,26 @@ final class HttpConnection {
         throw new HttpError(400);
       }
     }
+  }
+
+  /**
+   * The contract's target rule ("Paths" in docs/service-contract.md): origin-form only (not
+   * absolute-form, '*' or a bare name: these servers are not proxies), and every '%' in the
+   * path (before the first '?') followed by two hex digits. The path itself is not decoded.
+   */
+  static boolean isOriginForm(String target) {
+    if (target.isEmpty() || target.charAt(0) != '/') {
+      return false;
+    }
+    int question = target.indexOf('?');
+    int pathEnd = question >= 0 ? question : target.length();
+    for (int i = target.indexOf('%'); i >= 0 && i < pathEnd; i = target.indexOf('%', i + 1)) {
+      if (i + 2 >= pathEnd || Character.digit(target.charAt(i + 1), 16) < 0
+          || Character.digit(target.charAt(i + 2), 16) < 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static boolean isToken(String s) {
