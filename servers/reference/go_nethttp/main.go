@@ -117,6 +117,10 @@ var routes = map[string]http.HandlerFunc{
 // cleaned r.URL.Path, so /%63ompute would reach /compute and //compute would get a redirect.
 // r.URL.EscapedPath() is not the raw path either: it re-encodes when the raw form is unusual.
 func serve(w http.ResponseWriter, r *http.Request) {
+	if !isOriginForm(r.RequestURI) {
+		replyError(w, http.StatusBadRequest, true)
+		return
+	}
 	if !checkLimitsAndDrainBody(w, r) {
 		return
 	}
@@ -132,6 +136,16 @@ func serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	handler(w, r)
+}
+
+// isOriginForm applies the contract's target rule ("Paths"): the target must start with '/'.
+// net/http hands the handler absolute-form (r.URL gets the host) and "*" as well; these
+// servers are not proxies, so both are malformed request lines here (400 + close). A bare
+// "plaintext" and a malformed escape in the path ("/%zz") never get here: url.ParseRequestURI
+// fails on them and net/http answers 400 + close itself. OPTIONS * is the one target net/http
+// answers itself (200, empty body) before any handler: a documented exception.
+func isOriginForm(requestURI string) bool {
+	return strings.HasPrefix(requestURI, "/")
 }
 
 // checkLimitsAndDrainBody enforces the header and body limits and consumes a body of up to
