@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -35,9 +36,21 @@ constexpr ns_t sweep_period_ns = 10'000'000;
 // The schedule timer never sleeps for less than this: at high rates one wake-up sends a batch
 // of due requests (adding at most this much send lag) instead of one timer expiry per request.
 constexpr ns_t min_tick_ns = 50'000;
+// A request that finds no idle connection waits this long for one to free up before a new
+// connection is opened for it (counted from when the generator took the request up, so that
+// a generator that was itself late does not open a connection per overdue request). Opening a connection costs both sides far more than a request
+// (socket, handshake, accept, epoll registration); opening one for every queued request at
+// once lets a 1 ms hiccup of the server (or of a busy machine) snowball into thousands of
+// connections whose accepts slow the server further. The wait counts in the request's latency
+// either way. With no connection at all, one is opened at once.
+constexpr ns_t connect_patience_ns = 250'000;
+// At most this many connects in flight per worker: a damper on the same feedback when the
+// generator itself is slow to see connects complete (loopback handshakes take microseconds,
+// so a stalled server still gets thousands of new connections per second if it needs them).
+constexpr std::size_t max_connecting = 16;
 // Grace after send end + timeout before a worker stops, whatever is left.
 constexpr ns_t stop_grace_ns = 100'000'000;
-// Bound on the requests one worker keeps waiting for a connection (32 MB of intended times).
+// Bound on the requests one worker keeps waiting for a connection (64 MB of them).
 // Beyond it a due request fails at once as a timeout: it would wait behind millions of others
 // (at 1M req/s, 4 s of them), and memory must stay bounded whatever the server does.
 constexpr std::size_t max_pending = std::size_t{1} << 22;
@@ -56,6 +69,11 @@ struct run_plan {
   double rate = 0;  // all threads together
   int threads = 1;
   std::uint64_t seed = 1;
+  // When the next send is due sooner than this, the worker does not sleep: it polls (epoll
+  // with zero timeout) until then. A sleep and wake-up costs 10-30 us of CPU (most in a VM);
+  // a generator that sleeps between sends 50 us apart spends more than that on waking up and
+  // falls behind its own schedule. (--spin-us, default 100 us: from 10k requests/s a thread.)
+  ns_t spin_window = 0;
 };
 
 struct worker_stats {
@@ -65,32 +83,39 @@ struct worker_stats {
   std::string first_connect_error;
 };
 
-// A FIFO of intended send times. Grows by doubling (only when the server falls behind),
-// never shrinks: no allocation in the steady state.
-class time_queue {
+// A request picked up from the schedule, waiting for a connection.
+struct waiting_request {
+  ns_t intended;  // its place in the schedule: the latency clock starts here
+  ns_t picked;    // when the generator took it up (connect patience counts from here)
+};
+
+// A FIFO of waiting requests. Grows by doubling (only when the server falls behind), never
+// shrinks: no allocation in the steady state.
+class request_queue {
  public:
-  time_queue() : buf_(1024) {}
+  request_queue() : buf_(1024) {}
   bool empty() const { return size_ == 0; }
   std::size_t size() const { return size_; }
-  ns_t front() const { return buf_[head_]; }
+  const waiting_request& front() const { return buf_[head_]; }
+  const waiting_request& at(std::size_t i) const { return buf_[(head_ + i) & (buf_.size() - 1)]; }
   void pop() {
     head_ = (head_ + 1) & (buf_.size() - 1);
     --size_;
   }
-  void push(ns_t t) {
+  void push(waiting_request r) {
     if (size_ == buf_.size()) grow();
-    buf_[(head_ + size_) & (buf_.size() - 1)] = t;
+    buf_[(head_ + size_) & (buf_.size() - 1)] = r;
     ++size_;
   }
 
  private:
   void grow() {
-    std::vector<ns_t> bigger(buf_.size() * 2);
+    std::vector<waiting_request> bigger(buf_.size() * 2);
     for (std::size_t i = 0; i < size_; ++i) bigger[i] = buf_[(head_ + i) & (buf_.size() - 1)];
     buf_.swap(bigger);
     head_ = 0;
   }
-  std::vector<ns_t> buf_;  // size is a power of two
+  std::vector<waiting_request> buf_;  // size is a power of two
   std::size_t head_ = 0, size_ = 0;
 };
 
@@ -190,27 +215,33 @@ class worker {
         ++stats_.requests;
         stats_.send_lag.record(static_cast<std::uint64_t>(t - next_));
       }
-      if (pending_.size() < max_pending) pending_.push(next_);
+      if (pending_.size() < max_pending) pending_.push({next_, t});
       else fail_request(measured, &error_counts::timeout);  // it would wait behind millions
       next_ = next_after_current();
     }
     if (next_ >= plan_.send_end) sending_done_ = true;
     dispatch(t);
-    if (!sending_done_) arm_tick(std::max(next_, t + min_tick_ns));
+    if (!sending_done_) {
+      if (next_ - now() <= plan_.spin_window) asio::post(io_, [this] { on_tick({}); });
+      else arm_tick(std::max(next_, t + min_tick_ns));
+    }
     maybe_finish();
   }
 
   // Sends waiting requests on idle connections, then opens connections (up to the cap) for
-  // the requests still waiting that no connection being opened will take.
+  // the requests that have waited connect_patience_ns and that no connection being opened
+  // will take (the oldest `connecting_` waiting requests are spoken for).
   void dispatch(ns_t t) {
     while (!pending_.empty()) {
       connection* c = pop_idle();
       if (!c) break;
-      const ns_t intended = pending_.front();
+      const ns_t intended = pending_.front().intended;
       pending_.pop();
       send(*c, intended, intended >= plan_.warmup_end, t);
     }
-    while (pending_.size() > connecting_ && open_ < cap_ && !finished_) {
+    for (std::size_t i = connecting_;
+         i < pending_.size() && connecting_ < max_connecting && open_ < cap_ && !finished_; ++i) {
+      if (open_ > 0 && pending_.at(i).picked + connect_patience_ns > t) break;
       connection* c = acquire_slot();
       ++open_;
       connect(*c, t);
@@ -258,7 +289,7 @@ class worker {
       if (open_loop()) {
         // The request this connection was opened for is lost.
         if (!pending_.empty()) {
-          const ns_t intended = pending_.front();
+          const ns_t intended = pending_.front().intended;
           pending_.pop();
           fail_request(intended >= plan_.warmup_end, &error_counts::connect);
         }
@@ -482,8 +513,8 @@ class worker {
     const ns_t t = now();
     if (!open_loop() && t >= plan_.send_end) sending_done_ = true;
     // Requests that waited for a connection longer than the timeout.
-    while (!pending_.empty() && pending_.front() + plan_.timeout <= t) {
-      const ns_t intended = pending_.front();
+    while (!pending_.empty() && pending_.front().intended + plan_.timeout <= t) {
+      const ns_t intended = pending_.front().intended;
       pending_.pop();
       fail_request(intended >= plan_.warmup_end, &error_counts::timeout);
     }
@@ -518,7 +549,7 @@ class worker {
   void finish() {
     finished_ = true;
     while (!pending_.empty()) {
-      const ns_t intended = pending_.front();
+      const ns_t intended = pending_.front().intended;
       pending_.pop();
       fail_request(intended >= plan_.warmup_end, &error_counts::timeout);
     }
@@ -540,7 +571,7 @@ class worker {
   std::vector<std::unique_ptr<connection>> slots_;
   std::vector<connection*> free_slots_;
   std::vector<std::pair<connection*, std::uint32_t>> idle_;  // LIFO; stale entries skipped
-  time_queue pending_;  // intended times of requests waiting for a connection
+  request_queue pending_;  // requests waiting for a connection
   std::size_t connecting_ = 0;
   int open_ = 0;  // open loop: connections connecting, idle or busy
   std::int64_t outstanding_ = 0;  // requests picked up (or sent) and not yet ended
@@ -575,6 +606,7 @@ load_result run_load(const load_options& options) {
   plan.rate = options.rate;
   plan.threads = options.threads;
   plan.seed = options.seed;
+  plan.spin_window = to_ns(options.spin_us / 1e6);
   plan.timeout = to_ns(options.timeout_s);
   plan.warmup_end = to_ns(options.warmup_s);
   plan.send_end = plan.warmup_end + to_ns(options.duration_s);
@@ -619,6 +651,7 @@ load_result run_load(const load_options& options) {
     r.offered_rate = options.rate;
     r.arrivals = to_string(options.arrivals);
     r.seed = options.seed;
+    r.spin_us = options.spin_us;
   }
   r.duration_s = options.duration_s;
   r.warmup_s = options.warmup_s;

@@ -136,6 +136,9 @@ load_options make_load_options(const raw_load_options& raw) {
   if (!(raw.warmup_s >= 0) || !std::isfinite(raw.warmup_s))
     bad("--warmup must be >= 0 seconds (got " + format(raw.warmup_s) + ")");
   o.warmup_s = raw.warmup_s;
+  if (!(raw.spin_us >= 0) || raw.spin_us > 1e6)
+    bad("--spin-us must be from 0 to 1000000 (got " + format(raw.spin_us) + ")");
+  o.spin_us = raw.spin_us;
   o.seed = raw.seed;
   o.json_path = raw.json_path;
   return o;

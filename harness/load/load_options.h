@@ -39,6 +39,7 @@ struct raw_load_options {
   int pipeline = 1;
   std::uint64_t seed = 1;
   double warmup_s = 0;
+  double spin_us = 100;
   std::string json_path;
 };
 
@@ -54,6 +55,10 @@ struct load_options {
   int pipeline = 1;
   std::uint64_t seed = 1;
   double warmup_s = 0;
+  // Open loop: when the next send is due in less than this, the worker polls instead of
+  // sleeping (a sleep and wake-up costs more CPU than the gap between sends at high rates).
+  // 0: always sleep.
+  double spin_us = 100;
   std::string json_path;
 };
 

@@ -102,6 +102,7 @@ TEST(make_load_options, bad_values_name_their_option) {
       {[](raw_load_options& r) { r.timeout_s = 0; }, "--timeout"},
       {[](raw_load_options& r) { r.pipeline = 4; }, "--pipeline"},
       {[](raw_load_options& r) { r.warmup_s = -1; }, "--warmup"},
+      {[](raw_load_options& r) { r.spin_us = -1; }, "--spin-us"},
       {[](raw_load_options& r) { r.url = "http://8.8.8.8:80/"; }, "non-loopback"},
       {[](raw_load_options& r) { r.url.clear(); }, "--url"},
       {[](raw_load_options& r) {

@@ -64,6 +64,7 @@ json load_result::to_json() const {
       {"threads", threads},
       {"arrivals", arrivals ? json(*arrivals) : json(nullptr)},
       {"seed", seed ? json(*seed) : json(nullptr)},
+      {"spin_us", spin_us ? json(*spin_us) : json(nullptr)},
       {"requests", requests},
       {"responses", responses},
       {"errors",
@@ -117,6 +118,7 @@ load_result load_result::from_json(const json& j) {
     r.threads = j.at("threads").get<int>();
     if (!j.at("arrivals").is_null()) r.arrivals = j["arrivals"].get<std::string>();
     if (!j.at("seed").is_null()) r.seed = j["seed"].get<std::uint64_t>();
+    if (j.contains("spin_us") && !j["spin_us"].is_null()) r.spin_us = j["spin_us"].get<double>();
     r.requests = j.at("requests").get<std::uint64_t>();
     r.responses = j.at("responses").get<std::uint64_t>();
     const auto& e = j.at("errors");
@@ -197,6 +199,7 @@ load_result merge_results(const std::vector<load_result>& parts) {
     m.threads += p.threads;
     if (m.arrivals != p.arrivals) m.arrivals = "mixed";
     if (m.seed != p.seed) m.seed.reset();
+    if (m.spin_us != p.spin_us) m.spin_us.reset();
     m.requests += p.requests;
     m.responses += p.responses;
     m.errors.add(p.errors);

@@ -40,6 +40,7 @@ struct load_result {
   std::uint64_t connections_opened = 0;
   int threads = 1;
   std::optional<std::string> arrivals;       // "uniform" | "exp" (| "mixed" after a merge); closed: none
+  std::optional<double> spin_us;              // open: --spin-us
   std::optional<std::uint64_t> seed;         // none after merging parts with different seeds
   std::uint64_t requests = 0;                // = responses + errors.failed()
   std::uint64_t responses = 0;
