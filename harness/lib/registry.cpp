@@ -237,6 +237,7 @@ std::string render_placeholders(const std::string& text, const placeholders& val
       {"{bin}", values.bin.string()},
       {"{root}", values.root.string()},
       {"{tmp}", values.tmp.string()},
+      {"{downstream}", values.downstream},
   };
   std::string out;
   size_t i = 0;

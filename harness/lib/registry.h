@@ -61,9 +61,13 @@ struct placeholders {
   int threads = 1;
   int idle_timeout_s = 30;
   std::filesystem::path bin, root, tmp;
+  // The downstream service's HOST:PORT for /gateway. Where none is started, an address where
+  // nothing listens (the discard port), so /gateway answers 502 and every other endpoint works.
+  std::string downstream = "127.0.0.1:9";
 };
 
-// Replaces {port} {host} {threads} {idle_timeout} {bin} {root} {tmp} in one string / in start.
+// Replaces {port} {host} {threads} {idle_timeout} {bin} {root} {tmp} {downstream} in one string
+// / in start.
 std::string render_placeholders(const std::string& text, const placeholders& values);
 std::vector<std::string> render_argv(const server_spec& spec, const placeholders& values);
 

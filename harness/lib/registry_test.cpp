@@ -233,6 +233,9 @@ TEST(registry, placeholders_are_rendered) {
   EXPECT_EQ(render_argv(spec, values),
             (std::vector<std::string>{"/b/bin/event_loop", "--port", "8123", "--threads", "2",
                                       "--idle-timeout", "7", "/r/x:127.0.0.1:/t/1/{unknown}"}));
+  EXPECT_EQ(render_placeholders("--downstream={downstream}", values), "--downstream=127.0.0.1:9");
+  values.downstream = "127.0.0.1:4000";
+  EXPECT_EQ(render_placeholders("{downstream}", values), "127.0.0.1:4000");
 }
 
 TEST(registry, variants_are_expanded) {
