@@ -198,11 +198,18 @@ void expect_error_and_close(const context& ctx, const std::string& request, int 
 }
 
 std::string request_with_header_section(size_t bytes, const std::string& target) {
-  std::string start = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Fill: ";
-  const std::string end = "\r\n\r\n";
-  if (bytes < start.size() + end.size() + 1)
+  std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  // 32-byte lines "X-Fill-0001: aaa...\r\n", then one line that makes the size exact.
+  for (int i = 1; request.size() + 32 + 64 <= bytes; ++i) {
+    char line[40];
+    std::snprintf(line, sizeof line, "X-Fill-%04d: %017d\r\n", i, 0);
+    request += line;
+  }
+  const std::string last = "X-Fill: ", end = "\r\n\r\n";
+  if (bytes < request.size() + last.size() + end.size() + 1)
     throw check_failure("cannot build a " + std::to_string(bytes) + "-byte header section");
-  return start + std::string(bytes - start.size() - end.size(), 'a') + end;
+  request += last + std::string(bytes - request.size() - last.size() - end.size(), 'a') + end;
+  return request;
 }
 
 }  // namespace lab::checks

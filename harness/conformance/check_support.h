@@ -95,9 +95,11 @@ void expect_error_and_close(const context& ctx, const std::string& request, int 
                             const std::string& body, const std::string& what);
 
 // A request whose header section — the request line through the blank line that ends the
-// header, both CRLFs included — is exactly `bytes` long: GET target, a Host header, and an
-// X-Fill header padded to size. Every header is "Name: value" with one space, so servers that
-// rebuild the size from parsed fields (the Go and Node.js references) count the same bytes.
+// header, both CRLFs included — is exactly `bytes` long: GET target, a Host header, 32-byte
+// X-Fill-NNNN headers and one X-Fill header padded to size. Small headers make a parser that
+// forgets the fields it parsed in an earlier read undercount. Every header is "Name: value"
+// with one space, so servers that rebuild the size from parsed fields (the Go and Node.js
+// references) count the same bytes.
 std::string request_with_header_section(size_t bytes, const std::string& target = "/plaintext");
 
 }  // namespace lab::checks

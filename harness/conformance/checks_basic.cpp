@@ -91,6 +91,10 @@ void check_query_values(context& ctx) {
       {"/compute?n=+1", 400, bad},                  // '+' is a space
       {"/compute?n=1&n=abc", 200, "723471715"},     // the first pair counts
       {"/compute?n=abc&n=1", 400, bad},
+      {"/compute?n=1&x=%zz", 200, "723471715"},     // only the value read matters
+      {"/compute?x=%zz&n=1", 200, "723471715"},
+      {"/compute?n=%zz&n=1", 400, bad},             // ... and it is the first one
+      {"/compute?%6E=1", 400, bad},                 // names are not decoded
       {"/compute?n=", 400, bad},
       {"/compute?n", 400, bad},
       {"/compute?N=1", 400, bad},                   // names are case-sensitive
@@ -101,6 +105,7 @@ void check_query_values(context& ctx) {
       {"/compute?n=10000001", 400, bad},
       {"/compute?n=000000000000000000000010000000", 200, "3882214040"},
       {"/compute?n=99999999999999999999", 400, bad},  // no overflow into a small number
+      {"/compute?n=-1", 400, bad},
       {"/compute?n=-0", 400, bad},
       {"/compute?n=1e3", 400, bad},
       {"/compute?n=0x10", 400, bad},
@@ -175,10 +180,16 @@ void check_required_headers(context& ctx) {
 
 void check_not_found(context& ctx) {
   auto c = ctx.connect();
-  for (const std::string target : {"/nope", "/plaintextx", "/"}) {
+  // Paths are compared raw, byte for byte: no decoding, no dot segments, no slash merging.
+  for (const std::string target :
+       {"/nope", "/plaintextx", "/", "/%63ompute?n=1", "/./compute?n=1", "//compute?n=1",
+        "/compute/?n=1", "/plaintext/", "/Compute?n=1", "/plaintext#top", "/plaintext;x"}) {
     expect_response(ctx, ask(c, get(target), "GET " + target, 5s, "a 404 keeps the connection"),
                     404, "text/plain", "Not Found", "GET " + target);
   }
+  const std::string what = "DELETE /nope (unknown path: 404 whatever the method)";
+  expect_response(ctx, ask(c, "DELETE /nope HTTP/1.1\r\nHost: x\r\n\r\n", what), 404,
+                  "text/plain", "Not Found", what);
   expect_still_open(ctx, c, "after the 404s");
 }
 

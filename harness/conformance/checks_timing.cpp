@@ -23,7 +23,7 @@ void check_idle_timeout(context& ctx) {
   expect_response(ctx, ask(c, get("/plaintext"), "GET /plaintext"), 200, "text/plain",
                   "Hello, World!", "GET /plaintext");
   auto start = clock::now();
-  bool closed = c.wait_closed(std::chrono::milliseconds(latest + 500));
+  bool closed = c.wait_closed(std::chrono::milliseconds(latest + 1000));
   long long elapsed = ms_since(start);
   std::string took = std::to_string(elapsed) + " ms";
   expect(closed, "idle connection still open after " + took + " (" + idle + ")");
@@ -38,7 +38,9 @@ void check_idle_timeout(context& ctx) {
 
 // Time spent computing is not idle: requests pipelined in one write whose answers take longer
 // than S + 1 s in all must all be answered. A server whose idle timer keeps running while it
-// works through the requests it has read closes the connection part-way.
+// works through the requests it has read closes the connection part-way. The batch is sized
+// from one compute's time, aiming at S + 2 s; if the machine got faster and the batch took no
+// more than S + 1 s, it is re-sized from what it took and sent again (at most 3 batches).
 void check_compute_is_not_idle(context& ctx) {
   const std::string request = "GET /compute?n=10000000 HTTP/1.1\r\nHost: a\r\n\r\n";
   const std::string expected = "3882214040";
@@ -54,40 +56,44 @@ void check_compute_is_not_idle(context& ctx) {
     expect_response(ctx, r, 200, "text/plain", expected, "GET /compute?n=10000000");
     one_us = one_us < 0 ? us : std::min<long long>(one_us, us);
   }
-  one_us = std::max<long long>(one_us, 1);
-  // Aim at S + 2 s, so the batch still exceeds S + 1 s if computing gets a little faster.
-  long long batch = (1000 * (need_ms + 1000) + one_us - 1) / one_us;
-  expect(batch <= max_batch,
-         "cannot check: one /compute?n=10000000 takes " + std::to_string(one_us) +
-             " us here, so " + std::to_string(max_batch) + " pipelined (the cap) take about " +
-             std::to_string(max_batch * one_us / 1000) + " ms, not more than the idle timeout + 1 s (" +
-             std::to_string(need_ms) + " ms)");
-  batch = std::max<long long>(batch, 2);
-  std::string bytes;
-  for (long long i = 0; i < batch; ++i) bytes += request;
-  const std::string what = std::to_string(batch) + " pipelined GET /compute?n=10000000";
-  auto start = clock::now();
-  send(c, bytes, what);
-  // Each answer may take a while on a busy machine, but not more than 5 s or 10 computes.
-  auto each = std::chrono::milliseconds(std::max<long long>(5000, one_us / 100));
-  for (long long i = 0; i < batch; ++i) {
-    std::string which = what + ": response " + std::to_string(i + 1) + " of " + std::to_string(batch);
-    http_response r;
-    try {
-      r = c.read_response(each);
-    } catch (const http_error& e) {
-      throw check_failure(which + ": " + e.what() + " after " + std::to_string(ms_since(start)) +
-                          " ms of computing (" + std::to_string(ctx.options.idle_timeout_s) +
-                          " s idle timeout; was the time spent computing counted as idle?)");
+  std::string tried;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    one_us = std::max<long long>(one_us, 1);
+    long long batch = std::max<long long>(2, (1000 * (need_ms + 1000) + one_us - 1) / one_us);
+    expect(batch <= max_batch,
+           "cannot check: one /compute?n=10000000 takes " + std::to_string(one_us) +
+               " us here, so " + std::to_string(max_batch) + " pipelined (the cap) take about " +
+               std::to_string(max_batch * one_us / 1000) +
+               " ms, not more than the idle timeout + 1 s (" + std::to_string(need_ms) + " ms)");
+    std::string bytes;
+    for (long long i = 0; i < batch; ++i) bytes += request;
+    const std::string what = std::to_string(batch) + " pipelined GET /compute?n=10000000";
+    auto start = clock::now();
+    send(c, bytes, what);
+    // Each answer may take a while on a busy machine, but not more than 5 s or 10 computes.
+    auto each = std::chrono::milliseconds(std::max<long long>(5000, one_us / 100));
+    for (long long i = 0; i < batch; ++i) {
+      std::string which = what + ": response " + std::to_string(i + 1) + " of " + std::to_string(batch);
+      http_response r;
+      try {
+        r = c.read_response(each);
+      } catch (const http_error& e) {
+        throw check_failure(which + ": " + e.what() + " after " + std::to_string(ms_since(start)) +
+                            " ms of computing (" + std::to_string(ctx.options.idle_timeout_s) +
+                            " s idle timeout; was the time spent computing counted as idle?)");
+      }
+      expect_response(ctx, r, 200, "text/plain", expected, which);
     }
-    expect_response(ctx, r, 200, "text/plain", expected, which);
+    long long elapsed = ms_since(start);
+    if (elapsed > need_ms) {
+      ctx.note = what + " answered in " + std::to_string(elapsed) + " ms";
+      return;
+    }
+    tried += (tried.empty() ? "" : ", ") + what + " in " + std::to_string(elapsed) + " ms";
+    one_us = std::min(one_us, 1000 * elapsed / batch);
   }
-  long long elapsed = ms_since(start);
-  expect(elapsed > need_ms,
-         "inconclusive: " + what + " were answered in " + std::to_string(elapsed) +
-             " ms, not more than the idle timeout + 1 s (" + std::to_string(need_ms) +
-             " ms); one had taken " + std::to_string(one_us) + " us");
-  ctx.note = what + " answered in " + std::to_string(elapsed) + " ms";
+  throw check_failure("inconclusive: no batch took more than the idle timeout + 1 s (" +
+                      std::to_string(need_ms) + " ms): " + tried);
 }
 
 // Time spent in /sleep is not idle time: a sleep longer than the idle timeout is answered.

@@ -39,6 +39,14 @@ using clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 constexpr auto npos = std::string_view::npos;
 
+// Control characters: anything below 0x20 but HTAB (allowed in values only), and DEL.
+bool has_control(std::string_view s, bool tab_allowed) {
+  return std::any_of(s.begin(), s.end(), [&](char c) {
+    unsigned char u = static_cast<unsigned char>(c);
+    return (u < 0x20 && !(tab_allowed && c == '\t')) || u == 0x7f;
+  });
+}
+
 bool is_token(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("!#$%&'*+-.^_`|~", c);
@@ -77,8 +85,9 @@ fake_request bad(int status, std::size_t consumed = 0) {
   return r;
 }
 
-// One request from the start of in: complete, need_more, or bad with its status.
-fake_request parse(std::string_view in, const fake_faults& f) {
+// One request from the start of in: complete, need_more, or bad with its status. The first
+// `uncounted` bytes do not count against the header limit (header_limit_per_read).
+fake_request parse(std::string_view in, const fake_faults& f, size_t uncounted = 0) {
   const size_t end = in.find("\r\n\r\n");
   const size_t line_end = in.find("\r\n");
   if (f.header_limit_per_part) {
@@ -91,7 +100,7 @@ fake_request parse(std::string_view in, const fake_faults& f) {
       if (eol + 2 - at > f.header_limit) return bad(431);
       at = eol + 2;
     }
-  } else if ((end == npos ? in.size() : end + 4) > f.header_limit) {
+  } else if ((end == npos ? in.size() : end + 4) - uncounted > f.header_limit) {
     return bad(431);
   }
   if (end == npos) return {};
@@ -104,6 +113,7 @@ fake_request parse(std::string_view in, const fake_faults& f) {
   r.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
   std::string_view version = line.substr(sp2 + 1);
   if (!is_token(r.method) || r.target.empty() || r.target[0] != '/') return bad(400, end + 4);
+  if (has_control(r.target, false) && !f.control_chars_accepted) return bad(400, end + 4);
   if (version == "HTTP/1.1") r.version = 11;
   else if (version == "HTTP/1.0") r.version = 10;
   else return bad(400, end + 4);
@@ -119,6 +129,7 @@ fake_request parse(std::string_view in, const fake_faults& f) {
     if (colon == npos || !is_token(field.substr(0, colon))) return bad(400, end + 4);
     std::string name = lower(field.substr(0, colon));
     std::string_view value = trim(field.substr(colon + 1));
+    if (has_control(value, true) && !f.control_chars_accepted) return bad(400, end + 4);
     if (name == "content-length") {
       if (value.empty() || value.size() > 18 ||
           !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
@@ -174,10 +185,32 @@ fake_request parse(std::string_view in, const fake_faults& f) {
   return r;
 }
 
+// application/x-www-form-urlencoded: %XX is a byte, '+' a space; nullopt on a bad escape.
+std::optional<std::string> form_decode(std::string_view raw) {
+  std::string value;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '+') {
+      value += ' ';
+    } else if (raw[i] == '%') {
+      if (i + 2 >= raw.size() || !std::isxdigit(static_cast<unsigned char>(raw[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(raw[i + 2])))
+        return std::nullopt;
+      value += static_cast<char>(std::stoi(std::string(raw.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      value += raw[i];
+    }
+  }
+  return value;
+}
+
 // The contract's query rule: the first pair whose raw name is name counts; its value is
 // form-decoded and must be digits (leading zeros allowed) no larger than max.
 std::optional<std::uint64_t> query_number(std::string_view query, std::string_view name,
                                           std::uint64_t max, const fake_faults& f) {
+  std::optional<std::string> whole;
+  if (f.whole_query_decoded && !(whole = form_decode(query))) return std::nullopt;
+  if (whole) query = *whole;
   for (std::string_view rest = query; !rest.empty();) {
     size_t amp = rest.find('&');
     std::string_view pair = rest.substr(0, amp);
@@ -186,20 +219,9 @@ std::optional<std::uint64_t> query_number(std::string_view query, std::string_vi
     if (pair.substr(0, eq) != name) continue;
     if (eq == npos) return std::nullopt;
     std::string_view raw = pair.substr(eq + 1);
-    std::string value;
-    for (size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] == '+' && !f.no_percent_decoding) {
-        value += ' ';
-      } else if (raw[i] == '%' && !f.no_percent_decoding) {
-        if (i + 2 >= raw.size() || !std::isxdigit(static_cast<unsigned char>(raw[i + 1])) ||
-            !std::isxdigit(static_cast<unsigned char>(raw[i + 2])))
-          return std::nullopt;
-        value += static_cast<char>(std::stoi(std::string(raw.substr(i + 1, 2)), nullptr, 16));
-        i += 2;
-      } else {
-        value += raw[i];
-      }
-    }
+    auto decoded = f.no_percent_decoding || whole ? std::optional(std::string(raw)) : form_decode(raw);
+    if (!decoded) return std::nullopt;
+    const std::string& value = *decoded;
     auto digit = [](char c) { return c >= '0' && c <= '9'; };
     if (f.lenient_numbers) {  // atoi: leading digits, anything else is 0
       std::uint64_t n = 0;
@@ -208,9 +230,10 @@ std::optional<std::uint64_t> query_number(std::string_view query, std::string_vi
     }
     if (value.empty() || !std::all_of(value.begin(), value.end(), digit)) return std::nullopt;
     if (f.reject_leading_zeros && value.size() > 1 && value[0] == '0') return std::nullopt;
-    value.erase(0, std::min(value.find_first_not_of('0'), value.size() - 1));
-    if (value.size() > std::to_string(max).size()) return std::nullopt;
-    std::uint64_t n = std::stoull(value);
+    std::string_view digits = value;
+    digits.remove_prefix(std::min(digits.find_first_not_of('0'), digits.size() - 1));
+    if (digits.size() > std::to_string(max).size()) return std::nullopt;
+    std::uint64_t n = std::stoull(std::string(digits));
     return n <= max ? std::optional(n) : std::nullopt;
   }
   return std::nullopt;
@@ -376,7 +399,10 @@ contract_fake::answer contract_fake::respond(const fake_request& request, clock:
   const auto idle = std::chrono::milliseconds(idle_timeout_ms_);
   std::string_view target = request.target;
   size_t question = target.find('?');
-  std::string_view path = f.query_in_path ? target : target.substr(0, question);
+  std::string path(f.query_in_path ? target : target.substr(0, question));
+  if (f.decodes_path)
+    for (size_t at; (at = path.find('%')) != std::string::npos && at + 2 < path.size();)
+      path.replace(at, 3, 1, static_cast<char>(std::stoi(path.substr(at + 1, 2), nullptr, 16)));
   std::string_view query = question == npos ? "" : target.substr(question + 1);
 
   answer a;
@@ -435,6 +461,7 @@ contract_fake::answer contract_fake::respond(const fake_request& request, clock:
 void contract_fake::serve(int fd) {
   const fake_faults& f = faults_;
   std::string in;
+  size_t uncounted = 0;  // header_limit_per_read: header lines complete before this read
   auto last_read = clock::now();
   for (;;) {
     // Answer every complete request in the buffer, in order.
@@ -445,8 +472,13 @@ void contract_fake::serve(int fd) {
     };
     bool close = false, silent = false, close_after_batch = false;
     while (!stop_ && !close) {
-      fake_request request = parse(in, f);
-      if (request.what == fake_request::kind::need_more) break;
+      fake_request request = parse(in, f, uncounted);
+      if (request.what == fake_request::kind::need_more) {
+        size_t last_line = in.rfind("\r\n");
+        if (f.header_limit_per_read && last_line != npos) uncounted = last_line + 2;
+        break;
+      }
+      uncounted = 0;
       if (request.what == fake_request::kind::bad) {
         bool keep = f.malformed_keeps_open && request.error_status == 400 && request.consumed > 0;
         emit(error_reply(request.error_status, keep, f));

@@ -26,11 +26,14 @@ struct fake_request;  // one parsed request (contract_fake.cpp)
 struct fake_faults {
   // Endpoints and values.
   bool query_in_path = false;         // routes on the whole target: /plaintext?x=1 is 404
+  bool decodes_path = false;          // %XX in the path decoded before routing: /%63ompute is 200
   bool wrong_json = false;            // {"message":"Hello World!"}
   bool signed_shift = false;          // xorshift32 with an arithmetic >> (Java's >> for >>>)
   bool lenient_numbers = false;       // n and ms read like atoi: "abc" is 0, "12x" is 12
   bool reject_leading_zeros = false;  // n=0000000001 is 400
   bool no_percent_decoding = false;   // n=%31 is 400
+  bool whole_query_decoded = false;   // the query is decoded before it is split: a bad escape
+                                      // anywhere is 400, names are decoded (%6E=1 is n=1)
   bool bad_request_closes = false;    // a 400 for a bad n or ms closes the connection
   bool not_found_closes = false;      // a 404 closes the connection
   bool short_content_length = false;  // 404 says Content-Length: 8 for "Not Found"
@@ -55,12 +58,14 @@ struct fake_faults {
   bool http10_keeps_open = false;         // HTTP/1.0 without keep-alive is not closed
   bool http10_no_keep_alive = false;      // HTTP/1.0 keep-alive answered without the header
   bool malformed_keeps_open = false;      // malformed request: 400 without close, kept open
+  bool control_chars_accepted = false;    // NUL, DEL, CR, LF... in the target or a value are fine
   bool ignores_body = false;              // request bodies are parsed as the next request
   std::size_t header_limit = 8192;        // largest accepted header section, CRLFCRLF included
   bool header_limit_per_part = false;     // the limit applies to the request line and to the
                                           // header fields separately (Beast's one-read path)
   bool request_line_unlimited = false;    // with header_limit_per_part: only the fields count
   bool header_limit_per_line = false;     // each line is limited, the section is not
+  bool header_limit_per_read = false;     // lines complete in an earlier read are not counted
   std::uint64_t body_limit = 1 << 20;     // largest accepted body
   bool chunked_unlimited = false;         // no limit on chunked bodies
 
