@@ -11,14 +11,18 @@ std::string show(std::string_view bytes, size_t max) {
   std::string out = "\"";
   for (size_t i = 0; i < bytes.size() && i < max; ++i) {
     char c = bytes[i];
-    if (c == '\r') out += "\\r";
-    else if (c == '\n') out += "\\n";
-    else if (c == '"') out += "\\\"";
+    if (c == '\r')
+      out += "\\r";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '"')
+      out += "\\\"";
     else if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
       char hex[8];
       std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(c));
       out += hex;
-    } else out += c;
+    } else
+      out += c;
   }
   out += "\"";
   if (bytes.size() > max) out += "... (" + std::to_string(bytes.size()) + " bytes)";
@@ -55,7 +59,8 @@ std::string head(const std::string& target) {
 http_connection context::connect() const { return http_connection(options.host, options.port, 3s); }
 
 std::chrono::milliseconds context::close_wait() const {
-  return std::chrono::milliseconds(std::clamp(1000LL * options.idle_timeout_s - 300, 300LL, 1500LL));
+  return std::chrono::milliseconds(
+      std::clamp(1000LL * options.idle_timeout_s - 300, 300LL, 1500LL));
 }
 
 std::string context::close_wait_text() const {
@@ -67,8 +72,9 @@ std::string describe(const http_response& r) {
   return std::to_string(r.status) + " " + show(r.body, 80);
 }
 
-http_response read(http_connection& c, const std::string& what, std::chrono::milliseconds timeout,
-                   bool head_request, const std::string& hint) {
+http_response receive(http_connection& c, const std::string& what,
+                      std::chrono::milliseconds timeout, bool head_request,
+                      const std::string& hint) {
   try {
     return c.read_response(timeout, head_request);
   } catch (const http_error& e) {
@@ -87,7 +93,7 @@ void send(http_connection& c, std::string_view bytes, const std::string& what) {
 http_response ask(http_connection& c, const std::string& request, const std::string& what,
                   std::chrono::milliseconds timeout, const std::string& hint) {
   send(c, request, what);
-  return read(c, what, timeout, request.starts_with("HEAD "), hint);
+  return receive(c, what, timeout, request.starts_with("HEAD "), hint);
 }
 
 void expect_content_type(const context& ctx, const http_response& r, const std::string& type,
@@ -105,15 +111,15 @@ void expect_content_type(const context& ctx, const http_response& r, const std::
 
 void expect_response(const context& ctx, const http_response& r, int status,
                      const std::string& type, const std::string& body, const std::string& what) {
-  expect(r.status == status, what + ": expected status " + std::to_string(status) + ", got " +
-                                 describe(r));
+  expect(r.status == status,
+         what + ": expected status " + std::to_string(status) + ", got " + describe(r));
   expect(r.body == body, what + ": expected body " + show(body) + ", got " + show(r.body));
   expect_content_type(ctx, r, type, what);
   auto length = r.header("Content-Length");
   expect(length.has_value(), what + ": no Content-Length header");
-  expect(*length == std::to_string(body.size()),
-         what + ": Content-Length is " + *length + ", body has " + std::to_string(body.size()) +
-             " bytes");
+  expect(*length == std::to_string(body.size()), what + ": Content-Length is " + *length +
+                                                     ", body has " + std::to_string(body.size()) +
+                                                     " bytes");
 }
 
 std::optional<std::string> imf_fixdate_problem(const std::string& value) {
@@ -128,7 +134,8 @@ std::optional<std::string> imf_fixdate_problem(const std::string& value) {
   std::time_t t = ::timegm(&tm);
   std::tm check{};
   ::gmtime_r(&t, &check);
-  if (check.tm_wday != wday || check.tm_mday != tm.tm_mday) return "the weekday does not match the date";
+  if (check.tm_wday != wday || check.tm_mday != tm.tm_mday)
+    return "the weekday does not match the date";
   double skew = std::difftime(t, std::time(nullptr));
   if (skew > 60 || skew < -60) return "more than 60 s away from now";
   return std::nullopt;
@@ -138,8 +145,8 @@ void expect_required_headers(const http_response& r, const std::string& what, bo
   for (const char* name : {"Server", "Date", "Content-Type", "Content-Length"}) {
     expect(r.has_header(name), what + ": missing header " + name);
     expect(!r.header(name)->empty(), what + ": empty header " + name);
-    expect(r.headers.count(name) == 1, what + ": header " + name + " sent " +
-                                           std::to_string(r.headers.count(name)) + " times");
+    expect(r.headers.count(name) == 1,
+           what + ": header " + name + " sent " + std::to_string(r.headers.count(name)) + " times");
   }
   if (auto problem = imf_fixdate_problem(*r.header("Date")))
     throw check_failure(what + ": Date " + show(*r.header("Date")) + " is " + *problem);
@@ -178,8 +185,8 @@ void expect_closes(const context& ctx, http_connection& c, const http_response& 
 }
 
 void expect_still_open(const context& ctx, http_connection& c, const std::string& what) {
-  auto r = ask(c, get("/plaintext"), what + ", then GET /plaintext",
-               5s, "the connection should have been kept alive");
+  auto r = ask(c, get("/plaintext"), what + ", then GET /plaintext", 5s,
+               "the connection should have been kept alive");
   expect_response(ctx, r, 200, "text/plain", "Hello, World!", what + ", then GET /plaintext");
 }
 
@@ -192,7 +199,7 @@ void expect_error_and_close(const context& ctx, const std::string& request, int 
     c.send(request);
   } catch (const http_error&) {
   }
-  auto r = read(c, what, 10s, false, "expected " + std::to_string(status));
+  auto r = receive(c, what, 10s, false, "expected " + std::to_string(status));
   expect_response(ctx, r, status, "text/plain", body, what);
   expect_closes(ctx, c, r, what);
 }

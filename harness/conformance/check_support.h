@@ -59,10 +59,10 @@ std::string describe(const http_response& r);
 
 // Transport errors (timeout, close, garbled bytes) become check failures that say which
 // request they belong to; `hint` names the likely fault ("dropped?", "closed as idle?").
-http_response read(http_connection& c, const std::string& what,
-                   std::chrono::milliseconds timeout = 5s, bool head_request = false,
-                   const std::string& hint = "");
-// send() then read(); a request starting with "HEAD " is read without a body.
+http_response receive(http_connection& c, const std::string& what,
+                      std::chrono::milliseconds timeout = 5s, bool head_request = false,
+                      const std::string& hint = "");
+// send() then receive(); a request starting with "HEAD " is read without a body.
 http_response ask(http_connection& c, const std::string& request, const std::string& what,
                   std::chrono::milliseconds timeout = 5s, const std::string& hint = "");
 // send(), with a failure naming the request (the peer may already have closed).

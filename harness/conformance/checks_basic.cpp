@@ -39,8 +39,8 @@ void check_json(context& ctx) {
 void check_compute_vectors(context& ctx) {
   // From docs/service-contract.md; also cross-checked against our own xorshift32 below.
   const std::pair<uint64_t, std::string> vectors[] = {
-      {0, "2463534242"},   {1, "723471715"},        {2, "2497366906"},
-      {3, "2064144800"},   {10, "2653896249"},      {1000, "3298996588"},
+      {0, "2463534242"},     {1, "723471715"},        {2, "2497366906"},
+      {3, "2064144800"},     {10, "2653896249"},      {1000, "3298996588"},
       {100000, "196514455"}, {1000000, "2318261108"}, {10000000, "3882214040"}};
   auto c = ctx.connect();
   for (const auto& [n, expected] : vectors) {
@@ -54,8 +54,8 @@ void check_compute_vectors(context& ctx) {
 
 void check_compute_bad_requests(context& ctx) {
   auto c = ctx.connect();
-  for (const std::string target : {"/compute", "/compute?n=abc", "/compute?n=-1",
-                                   "/compute?n=10000001", "/compute?n=12x"}) {
+  for (const std::string target :
+       {"/compute", "/compute?n=abc", "/compute?n=-1", "/compute?n=10000001", "/compute?n=12x"}) {
     expect_response(ctx, ask(c, get(target), "GET " + target, 10s), 400, "text/plain",
                     "Bad Request", "GET " + target);
   }
@@ -91,17 +91,17 @@ void check_query_values(context& ctx) {
       {"/compute?n=+1", 400, bad},                  // '+' is a space
       {"/compute?n=1&n=abc", 200, "723471715"},     // the first pair counts
       {"/compute?n=abc&n=1", 400, bad},
-      {"/compute?n=1&x=%zz", 200, "723471715"},     // only the value read matters
+      {"/compute?n=1&x=%zz", 200, "723471715"},  // only the value read matters
       {"/compute?x=%zz&n=1", 200, "723471715"},
-      {"/compute?n=%zz&n=1", 400, bad},             // ... and it is the first one
-      {"/compute?%6E=1", 400, bad},                 // names are not decoded
+      {"/compute?n=%zz&n=1", 400, bad},  // ... and it is the first one
+      {"/compute?%6E=1", 400, bad},      // names are not decoded
       {"/compute?n=", 400, bad},
       {"/compute?n", 400, bad},
-      {"/compute?N=1", 400, bad},                   // names are case-sensitive
-      {"/compute?n=1%", 400, bad},                  // malformed escapes
+      {"/compute?N=1", 400, bad},   // names are case-sensitive
+      {"/compute?n=1%", 400, bad},  // malformed escapes
       {"/compute?n=%3", 400, bad},
       {"/compute?n=%zz", 400, bad},
-      {"/compute?n=10000000", 200, "3882214040"},   // bounds are inclusive
+      {"/compute?n=10000000", 200, "3882214040"},  // bounds are inclusive
       {"/compute?n=10000001", 400, bad},
       {"/compute?n=000000000000000000000010000000", 200, "3882214040"},
       {"/compute?n=99999999999999999999", 400, bad},  // no overflow into a small number
@@ -109,9 +109,9 @@ void check_query_values(context& ctx) {
       {"/compute?n=-0", 400, bad},
       {"/compute?n=1e3", 400, bad},
       {"/compute?n=0x10", 400, bad},
-      {"/compute?x=1&n=2", 200, "2497366906"},      // other names are skipped
+      {"/compute?x=1&n=2", 200, "2497366906"},  // other names are skipped
       {"/sleep?ms=0", 200, "0"},
-      {"/sleep?ms=0005", 200, "5"},                 // body in canonical decimal
+      {"/sleep?ms=0005", 200, "5"},  // body in canonical decimal
       {"/sleep?ms=%30", 200, "0"},
       {"/sleep?ms=60001", 400, bad},
       {"/sleep?ms=000000000000000000060001", 400, bad},
@@ -119,21 +119,21 @@ void check_query_values(context& ctx) {
   auto c = ctx.connect();  // one connection: the 400s keep it alive
   for (const auto& q : cases) {
     std::string what = std::string("GET ") + q.target;
-    auto r = ask(c, get(q.target), what, 15s,
-                 q.status == 400 ? "a 400 keeps the connection alive" : "");
+    auto r =
+        ask(c, get(q.target), what, 15s, q.status == 400 ? "a 400 keeps the connection alive" : "");
     expect_response(ctx, r, q.status, "text/plain", q.body, what);
   }
 }
 
 void check_head(context& ctx) {
-  const std::pair<std::string, int> cases[] = {
-      {"/plaintext", 200}, {"/json", 200}, {"/compute?n=10", 200}, {"/sleep?ms=1", 200},
-      {"/nope", 404},      {"/compute?n=x", 400}};
+  const std::pair<std::string, int> cases[] = {{"/plaintext", 200},    {"/json", 200},
+                                               {"/compute?n=10", 200}, {"/sleep?ms=1", 200},
+                                               {"/nope", 404},         {"/compute?n=x", 400}};
   auto c = ctx.connect();
   for (const auto& [target, status] : cases) {
     auto g = ask(c, get(target), "GET " + target);
-    expect(g.status == status, "GET " + target + ": expected " + std::to_string(status) +
-                                   ", got " + describe(g));
+    expect(g.status == status,
+           "GET " + target + ": expected " + std::to_string(status) + ", got " + describe(g));
     std::string what = "HEAD " + target;
     auto h = ask(c, head(target), what);
     expect(h.status == g.status, what + ": status " + std::to_string(h.status) +
@@ -153,15 +153,17 @@ void check_head(context& ctx) {
 
 void check_required_headers(context& ctx) {
   const std::pair<std::string, int> kept[] = {
-      {get("/plaintext"), 200}, {get("/json"), 200},  {get("/compute?n=5"), 200},
-      {get("/sleep?ms=1"), 200}, {get("/nope"), 404}, {"DELETE /json HTTP/1.1\r\nHost: x\r\n\r\n", 405},
-      {get("/compute?n=x"), 400}, {head("/plaintext"), 200}, {head("/nope"), 404}};
+      {get("/plaintext"), 200},   {get("/json"), 200},
+      {get("/compute?n=5"), 200}, {get("/sleep?ms=1"), 200},
+      {get("/nope"), 404},        {"DELETE /json HTTP/1.1\r\nHost: x\r\n\r\n", 405},
+      {get("/compute?n=x"), 400}, {head("/plaintext"), 200},
+      {head("/nope"), 404}};
   auto c = ctx.connect();
   for (const auto& [request, status] : kept) {
     std::string what = request.substr(0, request.find(" HTTP/"));
     auto r = ask(c, request, what);
-    expect(r.status == status, what + ": expected " + std::to_string(status) + ", got " +
-                                   std::to_string(r.status));
+    expect(r.status == status,
+           what + ": expected " + std::to_string(status) + ", got " + std::to_string(r.status));
     expect_required_headers(r, what, request.starts_with("HEAD "));
   }
   // The errors that close the connection, each on its own.
@@ -172,8 +174,8 @@ void check_required_headers(context& ctx) {
   for (const auto& [request, status, what] : closing) {
     auto e = ctx.connect();
     auto r = ask(e, request, what);
-    expect(r.status == status, what + ": expected " + std::to_string(status) + ", got " +
-                                   std::to_string(r.status));
+    expect(r.status == status,
+           what + ": expected " + std::to_string(status) + ", got " + std::to_string(r.status));
     expect_required_headers(r, what, false);
   }
 }
@@ -188,8 +190,8 @@ void check_not_found(context& ctx) {
                     404, "text/plain", "Not Found", "GET " + target);
   }
   const std::string what = "DELETE /nope (unknown path: 404 whatever the method)";
-  expect_response(ctx, ask(c, "DELETE /nope HTTP/1.1\r\nHost: x\r\n\r\n", what), 404,
-                  "text/plain", "Not Found", what);
+  expect_response(ctx, ask(c, "DELETE /nope HTTP/1.1\r\nHost: x\r\n\r\n", what), 404, "text/plain",
+                  "Not Found", what);
   expect_still_open(ctx, c, "after the 404s");
 }
 
@@ -206,7 +208,8 @@ void check_method_not_allowed(context& ctx) {
     auto allow = r.header("Allow");
     expect(allow.has_value(), what + ": no Allow header");
     if (ctx.options.exact_cpp_bytes)
-      expect(*allow == "GET, HEAD", what + ": Allow is " + show(*allow) + ", expected \"GET, HEAD\"");
+      expect(*allow == "GET, HEAD",
+             what + ": Allow is " + show(*allow) + ", expected \"GET, HEAD\"");
     else
       expect(has_token(r, "Allow", "GET") && has_token(r, "Allow", "HEAD"),
              what + ": Allow is " + show(*allow) + ", expected GET and HEAD");
@@ -230,9 +233,10 @@ void expect_exact(context& ctx, const std::string& target, const std::string& ty
                   const std::string& body) {
   auto c = ctx.connect();
   auto r = ask(c, get(target), "GET " + target);
-  std::string expected = "HTTP/1.1 200 OK\r\nServer: concurrency-lab\r\nDate: <date>\r\n"
-                         "Content-Type: " + type + "\r\nContent-Length: " +
-                         std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string expected =
+      "HTTP/1.1 200 OK\r\nServer: concurrency-lab\r\nDate: <date>\r\n"
+      "Content-Type: " +
+      type + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   std::string actual = mask_date(r.raw);
   if (actual != expected) {
     size_t at = 0;

@@ -38,25 +38,24 @@ bool matches(const expected_answer& e, const http_response& r) {
 
 // Reads the answers to a pipelined batch in order. A wrong answer that is the right answer to
 // another request of the batch is reported as out of order; a missing one as dropped.
-void expect_in_order(http_connection& c,
-                     const std::vector<expected_answer>& answers, const std::string& batch,
-                     std::chrono::milliseconds timeout = 5s) {
+void expect_in_order(http_connection& c, const std::vector<expected_answer>& answers,
+                     const std::string& batch, std::chrono::milliseconds timeout = 5s) {
   const size_t n = answers.size();
   for (size_t i = 0; i < n; ++i) {
     const auto& e = answers[i];
-    std::string what = batch + ": response " + std::to_string(i + 1) + " of " +
-                       std::to_string(n) + " (" + e.what + ")";
+    std::string what = batch + ": response " + std::to_string(i + 1) + " of " + std::to_string(n) +
+                       " (" + e.what + ")";
     std::string hint = i == 0 ? "" : "the pipelined requests after the first were dropped?";
     if (i > 0 && answers[i - 1].head) hint = "body sent after HEAD?";
-    auto r = read(c, what, timeout, e.head, hint);
+    auto r = receive(c, what, timeout, e.head, hint);
     if (!matches(e, r)) {
       for (size_t j = 0; j < n; ++j)
         if (j != i && answers[j].what != e.what && matches(answers[j], r))
           throw check_failure(what + ": out of order: got " + describe(r) +
                               ", the answer to request " + std::to_string(j + 1) + " (" +
                               answers[j].what + ")");
-      throw check_failure(what + ": expected " + std::to_string(e.status) + " " +
-                          show(e.body, 40) + ", got " + describe(r));
+      throw check_failure(what + ": expected " + std::to_string(e.status) + " " + show(e.body, 40) +
+                          ", got " + describe(r));
     }
     if (e.head) {
       expect(r.header("Content-Length") == std::to_string(e.body.size()),
@@ -75,8 +74,8 @@ std::string json_body() { return R"({"message":"Hello, World!"})"; }
 
 void check_keep_alive(context& ctx) {
   auto c = ctx.connect();
-  const char* targets[] = {"/plaintext", "/json", "/compute?n=3", "/sleep?ms=1", "/plaintext",
-                           "/nope", "/plaintext"};
+  const char* targets[] = {"/plaintext", "/json", "/compute?n=3", "/sleep?ms=1",
+                           "/plaintext", "/nope", "/plaintext"};
   for (const char* target : targets) {
     std::string what = std::string("GET ") + target + " (keep-alive)";
     auto r = ask(c, get(target), what);
@@ -96,15 +95,15 @@ void check_split_request(context& ctx) {
     std::this_thread::sleep_for(2ms);
   }
   const std::string lost = "was a request split across reads lost?";
-  expect_response(ctx, read(c, "request sent one byte at a time", 5s, false, lost), 200, "text/plain",
-                  "2497366906", "request sent one byte at a time");
+  expect_response(ctx, receive(c, "request sent one byte at a time", 5s, false, lost), 200,
+                  "text/plain", "2497366906", "request sent one byte at a time");
   // Every split point: first k bytes, pause, the rest.
   for (size_t k = 1; k < request.size(); ++k) {
     std::string what = "request split after byte " + std::to_string(k);
     send(c, std::string_view(request).substr(0, k), what);
     std::this_thread::sleep_for(3ms);
     send(c, std::string_view(request).substr(k), what);
-    expect_response(ctx, read(c, what, 5s, false, lost), 200, "text/plain", "2497366906", what);
+    expect_response(ctx, receive(c, what, 5s, false, lost), 200, "text/plain", "2497366906", what);
   }
 }
 
@@ -122,8 +121,8 @@ void check_pipelining(context& ctx) {
       // Distinct n per position so a reordering shows.
       uint64_t n = 1000 * i + (i % 4 == 3 ? 200000 : 0);
       batch += get("/compute?n=" + std::to_string(n));
-      answers.push_back(answer_for("GET /compute?n=" + std::to_string(n), 200,
-                                   std::to_string(compute(n))));
+      answers.push_back(
+          answer_for("GET /compute?n=" + std::to_string(n), 200, std::to_string(compute(n))));
     }
   }
   auto c = ctx.connect();
@@ -142,14 +141,14 @@ void check_pipelining_behind_sleep(context& ctx) {
   send(c, get("/sleep?ms=300") + get("/plaintext") + get("/compute?n=7") + get("/json"),
        "a sleep and 3 fast requests in one write");
   // The first answer is read alone to time it; the rest must follow it, in order.
-  auto first = read(c, "pipelined response 1 of 4 (GET /sleep?ms=300)", 10s);
+  auto first = receive(c, "pipelined response 1 of 4 (GET /sleep?ms=300)", 10s);
   long long ms = ms_since(start);
   expect(first.status == 200 && first.body == "300",
          "pipelined response 1 of 4 (GET /sleep?ms=300): got " + describe(first) +
              (first.status == 200 ? " (out of order: a request behind the sleep answered first)"
                                   : ""));
-  expect(ms >= 300, "pipelined GET /sleep?ms=300 answered after only " + std::to_string(ms) +
-                        " ms");
+  expect(ms >= 300,
+         "pipelined GET /sleep?ms=300 answered after only " + std::to_string(ms) + " ms");
   expect_in_order(c, {answers.begin() + 1, answers.end()}, "the 3 requests behind the sleep");
   ctx.note = "sleep answered after " + std::to_string(ms) + " ms";
 }
@@ -172,13 +171,15 @@ void check_pipelining_with_head_and_errors(context& ctx) {
 
 void check_pipelining_after_close(context& ctx) {
   auto c = ctx.connect();
-  const std::string what = "GET /plaintext with Connection: close, then GET /json in the same write";
+  const std::string what =
+      "GET /plaintext with Connection: close, then GET /json in the same write";
   send(c, get("/plaintext", "Connection: close\r\n") + get("/json"), what);
-  auto r = read(c, what);
+  auto r = receive(c, what);
   expect_response(ctx, r, 200, "text/plain", "Hello, World!", what + " (first response)");
   expect(has_token(r, "Connection", "close"), what + ": response lacks 'Connection: close'");
   bool closed = c.wait_closed(ctx.close_wait());
-  expect(c.buffered().empty(), what + ": answered the request pipelined after 'Connection: close': " +
+  expect(c.buffered().empty(), what +
+                                   ": answered the request pipelined after 'Connection: close': " +
                                    show(c.buffered(), 80));
   expect(closed, what + ": server did not close the connection within " + ctx.close_wait_text());
 }
@@ -225,8 +226,12 @@ void check_malformed_header(context& ctx) {
   expect_error_and_close(ctx, "GET /plaintext HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n", 400,
                          "Bad Request", "header line without a colon");
   // Control characters in a header value (HTAB aside) make the header malformed.
-  const std::pair<std::string, std::string> controls[] = {
-      {std::string("a\0b", 3), "NUL"}, {"a\x7f" "b", "DEL"}, {"a\rb", "a bare CR"}, {"a\nb", "a bare LF"}};
+  const std::pair<std::string, std::string> controls[] = {{std::string("a\0b", 3), "NUL"},
+                                                          {"a\x7f"
+                                                           "b",
+                                                           "DEL"},
+                                                          {"a\rb", "a bare CR"},
+                                                          {"a\nb", "a bare LF"}};
   for (const auto& [value, name] : controls)
     expect_error_and_close(ctx, get("/plaintext", "X-Value: " + value + "\r\n"), 400, "Bad Request",
                            name + " in a header value");
@@ -273,14 +278,14 @@ void check_header_limit_boundary(context& ctx) {
       std::string what = "a header section of exactly 8192 bytes" + how;
       auto c = ctx.connect();
       write(c, request_with_header_section(8192), what);
-      expect_response(ctx, read(c, what), 200, "text/plain", "Hello, World!", what);
+      expect_response(ctx, receive(c, what), 200, "text/plain", "Hello, World!", what);
       expect_still_open(ctx, c, what);
     }
     {
       std::string what = "a header section of 8193 bytes" + how;
       auto c = ctx.connect();
       write(c, request_with_header_section(8193), what);
-      auto r = read(c, what, 5s, false, "expected 431");
+      auto r = receive(c, what, 5s, false, "expected 431");
       expect_response(ctx, r, 431, "text/plain", body, what);
       expect_closes(ctx, c, r, what);
     }
@@ -295,8 +300,7 @@ void check_payload_too_large(context& ctx) {
                          "Content-Length: 1048577 (1 MiB + 1)");
   const std::string chunked = get("/plaintext", "Transfer-Encoding: chunked\r\n");
   // One chunk whose size line declares 1 MiB + 1, data included (a server may read it first).
-  expect_error_and_close(ctx,
-                         chunked + "100001\r\n" + std::string(0x100001, 'x') + "\r\n0\r\n\r\n",
+  expect_error_and_close(ctx, chunked + "100001\r\n" + std::string(0x100001, 'x') + "\r\n0\r\n\r\n",
                          413, body, "one chunk of 1 MiB + 1 bytes");
   // Chunks that are small alone but total more than 1 MiB.
   std::string many = chunked;
@@ -332,9 +336,12 @@ void check_body_skipped(context& ctx) {
     std::string body = "GET /nope HTTP/1.1\r\n\r\n";
     while (body.size() < size) body += "GET /nope HTTP/1.1\r\n\r\n";
     body.resize(size);
-    std::string what = "GET /plaintext with a " + std::to_string(size) + "-byte body, then GET /json";
-    send(c, get("/plaintext", "Content-Length: " + std::to_string(size) + "\r\n") + body +
-                get("/json"), what);
+    std::string what =
+        "GET /plaintext with a " + std::to_string(size) + "-byte body, then GET /json";
+    send(
+        c,
+        get("/plaintext", "Content-Length: " + std::to_string(size) + "\r\n") + body + get("/json"),
+        what);
     expect_in_order(c,
                     {answer_for("GET /plaintext with a body", 200, "Hello, World!"),
                      answer_for("GET /json", 200, json_body())},
@@ -373,11 +380,12 @@ void check_http10_close(context& ctx) {
 void check_http10_keep_alive(context& ctx) {
   auto c = ctx.connect();
   for (int i = 0; i < 2; ++i) {
-    std::string what = "HTTP/1.0 GET /plaintext with Connection: keep-alive (#" +
-                       std::to_string(i + 1) + ")";
+    std::string what =
+        "HTTP/1.0 GET /plaintext with Connection: keep-alive (#" + std::to_string(i + 1) + ")";
     auto r = ask(c, "GET /plaintext HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n", what);
     expect_response(ctx, r, 200, "text/plain", "Hello, World!", what);
-    expect(has_token(r, "Connection", "keep-alive"), what + ": response lacks Connection: keep-alive");
+    expect(has_token(r, "Connection", "keep-alive"),
+           what + ": response lacks Connection: keep-alive");
   }
   expect(!c.wait_closed(200ms), "server closed an HTTP/1.0 keep-alive connection");
 }

@@ -31,8 +31,8 @@ void check_idle_timeout(context& ctx) {
                                   "; allowed from " + std::to_string(earliest) + " ms)");
   expect(elapsed <= latest, "idle connection closed too late, after " + took + " (" + idle +
                                 "; allowed until " + std::to_string(latest) + " ms)");
-  expect(c.buffered().empty(), "server sent bytes before closing an idle connection: " +
-                                   show(c.buffered()));
+  expect(c.buffered().empty(),
+         "server sent bytes before closing an idle connection: " + show(c.buffered()));
   ctx.note = "closed after " + took;
 }
 
@@ -73,7 +73,8 @@ void check_compute_is_not_idle(context& ctx) {
     // Each answer may take a while on a busy machine, but not more than 5 s or 10 computes.
     auto each = std::chrono::milliseconds(std::max<long long>(5000, one_us / 100));
     for (long long i = 0; i < batch; ++i) {
-      std::string which = what + ": response " + std::to_string(i + 1) + " of " + std::to_string(batch);
+      std::string which =
+          what + ": response " + std::to_string(i + 1) + " of " + std::to_string(batch);
       http_response r;
       try {
         r = c.read_response(each);
@@ -101,8 +102,9 @@ void check_busy_is_not_idle(context& ctx) {
   const int ms = 1000 * ctx.options.idle_timeout_s + 500;
   const std::string target = "/sleep?ms=" + std::to_string(ms);
   auto c = ctx.connect();
-  auto r = ask(c, get(target), "GET " + target + " (longer than the " +
-                                   std::to_string(ctx.options.idle_timeout_s) + " s idle timeout)",
+  auto r = ask(c, get(target),
+               "GET " + target + " (longer than the " + std::to_string(ctx.options.idle_timeout_s) +
+                   " s idle timeout)",
                std::chrono::milliseconds(ms + 5000), "was the sleeping connection closed as idle?");
   expect_response(ctx, r, 200, "text/plain", std::to_string(ms), "GET " + target);
 }
@@ -113,7 +115,8 @@ void check_sleep_duration(context& ctx) {
   auto r = ask(c, get("/sleep?ms=300"), "GET /sleep?ms=300", 10s);
   long long elapsed = ms_since(start);
   expect_response(ctx, r, 200, "text/plain", "300", "GET /sleep?ms=300");
-  expect(elapsed >= 300, "GET /sleep?ms=300 answered after only " + std::to_string(elapsed) + " ms");
+  expect(elapsed >= 300,
+         "GET /sleep?ms=300 answered after only " + std::to_string(elapsed) + " ms");
   ctx.note = "took " + std::to_string(elapsed) + " ms";
 }
 
@@ -157,13 +160,14 @@ void check_concurrent_sleep(context& ctx) {
   for (auto& t : threads) t.join();
   long long elapsed = ms_since(start);
   for (int i = 0; i < connections; ++i)
-    expect(errors[i].empty(), "connection " + std::to_string(i + 1) + " (GET /sleep?ms=1000): " + errors[i]);
-  int late = static_cast<int>(std::count_if(done_ms.begin(), done_ms.end(),
-                                            [](long long ms) { return ms > limit_ms; }));
-  expect(elapsed <= limit_ms,
-         std::to_string(connections) + " concurrent GET /sleep?ms=1000 took " +
-             std::to_string(elapsed) + " ms (limit " + std::to_string(limit_ms) + " ms; " +
-             std::to_string(late) + " answered after it: fewer sleeps run at once than connections)");
+    expect(errors[i].empty(),
+           "connection " + std::to_string(i + 1) + " (GET /sleep?ms=1000): " + errors[i]);
+  int late = static_cast<int>(
+      std::count_if(done_ms.begin(), done_ms.end(), [](long long ms) { return ms > limit_ms; }));
+  expect(elapsed <= limit_ms, std::to_string(connections) + " concurrent GET /sleep?ms=1000 took " +
+                                  std::to_string(elapsed) + " ms (limit " +
+                                  std::to_string(limit_ms) + " ms; " + std::to_string(late) +
+                                  " answered after it: fewer sleeps run at once than connections)");
   ctx.note = "took " + std::to_string(elapsed) + " ms";
 }
 

@@ -66,8 +66,8 @@ std::vector<std::string> conformance_check_names() {
 check_result run_check(const std::string& name, const conformance_options& options) {
   check_result result{name, false, "", false};
   const auto& list = all_checks();
-  auto it = std::find_if(list.begin(), list.end(),
-                         [&](const named_check& c) { return name == c.name; });
+  auto it =
+      std::find_if(list.begin(), list.end(), [&](const named_check& c) { return name == c.name; });
   if (it == list.end()) {
     std::string valid;
     for (const auto& c : list) valid += (valid.empty() ? "" : ", ") + std::string(c.name);

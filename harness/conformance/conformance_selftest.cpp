@@ -48,7 +48,8 @@ TEST_P(correct_server, passes) {
   EXPECT_FALSE(result.skipped);
 }
 
-INSTANTIATE_TEST_SUITE_P(conformance, correct_server, ::testing::ValuesIn(conformance_check_names()),
+INSTANTIATE_TEST_SUITE_P(conformance, correct_server,
+                         ::testing::ValuesIn(conformance_check_names()),
                          [](const auto& info) { return info.param; });
 
 // ---------------------------------------------------------------------------------------------
@@ -56,12 +57,14 @@ INSTANTIATE_TEST_SUITE_P(conformance, correct_server, ::testing::ValuesIn(confor
 
 struct fault_case {
   std::string check;
-  std::string fault;                         // names the test
+  std::string fault;  // names the test
   std::function<void(fake_faults&)> inject;
-  std::string detail;                        // part of the failure detail
+  std::string detail;  // part of the failure detail
 };
 
-std::ostream& operator<<(std::ostream& out, const fault_case& c) { return out << c.check << "/" << c.fault; }
+std::ostream& operator<<(std::ostream& out, const fault_case& c) {
+  return out << c.check << "/" << c.fault;
+}
 
 const std::vector<fault_case>& fault_cases() {
   static const std::vector<fault_case> cases = {
@@ -73,11 +76,13 @@ const std::vector<fault_case>& fault_cases() {
        "GET /compute?n=2: expected body \"2497366906\", got \"2497006458\""},
       {"compute_bad_requests", "lenient_numbers", [](fake_faults& f) { f.lenient_numbers = true; },
        "GET /compute?n=abc: expected status 400, got 200"},
-      {"compute_bad_requests", "bad_request_closes", [](fake_faults& f) { f.bad_request_closes = true; },
+      {"compute_bad_requests", "bad_request_closes",
+       [](fake_faults& f) { f.bad_request_closes = true; },
        "GET /compute?n=abc: connection closed before a response"},
       {"sleep_bad_requests", "lenient_numbers", [](fake_faults& f) { f.lenient_numbers = true; },
        "GET /sleep?ms=abc: expected status 400, got 200"},
-      {"query_values", "leading_zeros_rejected", [](fake_faults& f) { f.reject_leading_zeros = true; },
+      {"query_values", "leading_zeros_rejected",
+       [](fake_faults& f) { f.reject_leading_zeros = true; },
        "GET /compute?n=0000000001: expected status 200, got 400"},
       {"query_values", "no_percent_decoding", [](fake_faults& f) { f.no_percent_decoding = true; },
        "GET /compute?n=%31: expected status 200, got 400"},
@@ -95,7 +100,8 @@ const std::vector<fault_case>& fault_cases() {
        "GET /nope: missing header Date"},
       {"required_headers", "date_not_imf_fixdate", [](fake_faults& f) { f.date_not_imf = true; },
        "GET /plaintext: Date"},
-      {"required_headers", "bare_closing_errors", [](fake_faults& f) { f.bare_closing_errors = true; },
+      {"required_headers", "bare_closing_errors",
+       [](fake_faults& f) { f.bare_closing_errors = true; },
        "malformed request line: missing header Server"},
       {"keep_alive", "closes_after_each", [](fake_faults& f) { f.close_after_each = true; },
        "GET /json (keep-alive): connection closed before a response"},
@@ -111,11 +117,13 @@ const std::vector<fault_case>& fault_cases() {
        "(out of order: a request behind the sleep answered first)"},
       {"pipelining_behind_sleep", "sleep_too_short", [](fake_faults& f) { f.sleep_factor = 0.3; },
        "pipelined GET /sleep?ms=300 answered after only"},
-      {"pipelining_with_head_and_errors", "body_after_head", [](fake_faults& f) { f.head_body = true; },
-       "(HEAD /plaintext): body sent after HEAD"},
-      {"pipelining_with_head_and_errors", "not_found_closes", [](fake_faults& f) { f.not_found_closes = true; },
+      {"pipelining_with_head_and_errors", "body_after_head",
+       [](fake_faults& f) { f.head_body = true; }, "(HEAD /plaintext): body sent after HEAD"},
+      {"pipelining_with_head_and_errors", "not_found_closes",
+       [](fake_faults& f) { f.not_found_closes = true; },
        "response 3 of 5 (DELETE /json): connection closed before a response"},
-      {"pipelining_after_close", "answers_after_close", [](fake_faults& f) { f.answers_after_close = true; },
+      {"pipelining_after_close", "answers_after_close",
+       [](fake_faults& f) { f.answers_after_close = true; },
        "answered the request pipelined after 'Connection: close'"},
       {"pipelining_split", "split_request_dropped", [](fake_faults& f) { f.split_breaks = true; },
        "8 requests written in odd-sized chunks: response "},
@@ -127,11 +135,13 @@ const std::vector<fault_case>& fault_cases() {
        "GET /nope: expected body \"Not Found\", got \"Not Foun\""},
       {"method_not_allowed", "no_allow_header", [](fake_faults& f) { f.no_allow_header = true; },
        "POST /plaintext: no Allow header"},
-      {"malformed_request_line", "keeps_open", [](fake_faults& f) { f.malformed_keeps_open = true; },
+      {"malformed_request_line", "keeps_open",
+       [](fake_faults& f) { f.malformed_keeps_open = true; },
        "request line 'GARBAGE': response lacks 'Connection: close'"},
       {"malformed_header", "keeps_open", [](fake_faults& f) { f.malformed_keeps_open = true; },
        "header line without a colon: response lacks 'Connection: close'"},
-      {"malformed_header", "control_chars_accepted", [](fake_faults& f) { f.control_chars_accepted = true; },
+      {"malformed_header", "control_chars_accepted",
+       [](fake_faults& f) { f.control_chars_accepted = true; },
        "NUL in a header value: expected status 400, got 200"},
       {"malformed_request_line", "control_chars_accepted",
        [](fake_faults& f) { f.control_chars_accepted = true; },
@@ -141,17 +151,21 @@ const std::vector<fault_case>& fault_cases() {
       {"header_too_large", "request_line_not_counted",
        [](fake_faults& f) { f.header_limit_per_part = f.request_line_unlimited = true; },
        "a 9000-byte request target: expected status 431, got 404"},
-      {"header_too_large", "only_lines_limited", [](fake_faults& f) { f.header_limit_per_line = true; },
+      {"header_too_large", "only_lines_limited",
+       [](fake_faults& f) { f.header_limit_per_line = true; },
        "400 headers of 25 bytes: expected status 431, got 200"},
       {"header_limit_boundary", "431_at_8192", [](fake_faults& f) { f.header_limit = 8191; },
        "a header section of exactly 8192 bytes in one write: expected status 200, got 431"},
       {"header_limit_boundary", "no_431_at_8193", [](fake_faults& f) { f.header_limit = 8193; },
        "a header section of 8193 bytes in one write: expected status 431, got 200"},
-      {"header_limit_boundary", "limit_counted_per_read", [](fake_faults& f) { f.header_limit_per_read = true; },
+      {"header_limit_boundary", "limit_counted_per_read",
+       [](fake_faults& f) { f.header_limit_per_read = true; },
        "a header section of 8193 bytes in two writes: expected status 431, got 200"},
-      {"header_limit_boundary", "limit_per_part", [](fake_faults& f) { f.header_limit_per_part = true; },
+      {"header_limit_boundary", "limit_per_part",
+       [](fake_faults& f) { f.header_limit_per_part = true; },
        "a header section of 8193 bytes in one write: expected status 431, got 200"},
-      {"payload_too_large", "no_413_for_chunked", [](fake_faults& f) { f.chunked_unlimited = true; },
+      {"payload_too_large", "no_413_for_chunked",
+       [](fake_faults& f) { f.chunked_unlimited = true; },
        "one chunk of 1 MiB + 1 bytes: expected status 413, got 200"},
       {"payload_too_large", "413_at_1_MiB", [](fake_faults& f) { f.body_limit = (1 << 20) - 1; },
        "(GET /plaintext with a 1 MiB body): expected 200 \"Hello, World!\", got 413"},
@@ -161,7 +175,8 @@ const std::vector<fault_case>& fault_cases() {
        "GET /plaintext, Connection: close: response lacks 'Connection: close'"},
       {"http10_close", "http10_kept_open", [](fake_faults& f) { f.http10_keeps_open = true; },
        "HTTP/1.0 request without keep-alive: server did not close the connection within 700 ms"},
-      {"http10_keep_alive", "no_keep_alive_header", [](fake_faults& f) { f.http10_no_keep_alive = true; },
+      {"http10_keep_alive", "no_keep_alive_header",
+       [](fake_faults& f) { f.http10_no_keep_alive = true; },
        "response lacks Connection: keep-alive"},
       {"idle_timeout", "never_closes", [](fake_faults& f) { f.idle_close_ms = 0; },
        "idle connection still open after"},
@@ -170,15 +185,19 @@ const std::vector<fault_case>& fault_cases() {
       {"idle_timeout", "closes_2_3_s_late",
        [](fake_faults& f) { f.idle_close_ms = 1000 * fake_idle_timeout_s + 2300; },
        "idle connection closed too late"},
-      {"compute_is_not_idle", "compute_counted_as_idle", [](fake_faults& f) { f.compute_counts_as_idle = true; },
+      {"compute_is_not_idle", "compute_counted_as_idle",
+       [](fake_faults& f) { f.compute_counts_as_idle = true; },
        "was the time spent computing counted as idle?"},
-      {"busy_is_not_idle", "sleep_counted_as_idle", [](fake_faults& f) { f.sleep_counts_as_idle = true; },
+      {"busy_is_not_idle", "sleep_counted_as_idle",
+       [](fake_faults& f) { f.sleep_counts_as_idle = true; },
        "was the sleeping connection closed as idle?"},
       {"sleep_duration", "sleep_too_short", [](fake_faults& f) { f.sleep_factor = 0.3; },
        "GET /sleep?ms=300 answered after only"},
-      {"concurrent_sleep", "50_sleeps_at_a_time", [](fake_faults& f) { f.max_concurrent_sleeps = 50; },
+      {"concurrent_sleep", "50_sleeps_at_a_time",
+       [](fake_faults& f) { f.max_concurrent_sleeps = 50; },
        "fewer sleeps run at once than connections"},
-      {"concurrent_sleep", "20_sleeps_at_a_time", [](fake_faults& f) { f.max_concurrent_sleeps = 20; },
+      {"concurrent_sleep", "20_sleeps_at_a_time",
+       [](fake_faults& f) { f.max_concurrent_sleeps = 20; },
        "fewer sleeps run at once than connections"},
       {"exact_plaintext_bytes", "header_order", [](fake_faults& f) { f.date_before_server = true; },
        "GET /plaintext: bytes differ from the contract at offset 17"},
@@ -255,7 +274,8 @@ TEST(conformance_selftest, nobody_listening_is_a_failure_not_a_crash) {
   for (const auto& result : run_conformance(options)) {
     if (result.skipped) continue;
     EXPECT_FALSE(result.passed) << result.name;
-    EXPECT_TRUE(contains(result.detail, "connect to 127.0.0.1:1")) << result.name << ": " << result.detail;
+    EXPECT_TRUE(contains(result.detail, "connect to 127.0.0.1:1"))
+        << result.name << ": " << result.detail;
   }
 }
 
@@ -290,7 +310,8 @@ cli_run run_cli(const std::vector<std::string>& args) {
 TEST(conformance_check_cli, reports_each_check_and_exits_nonzero_on_failure) {
   contract_fake server;
   std::string url = "http://127.0.0.1:" + std::to_string(server.port());
-  auto ok = run_cli({"--url", url, "--exact", "--only", "plaintext", "--only", "exact_plaintext_bytes"});
+  auto ok =
+      run_cli({"--url", url, "--exact", "--only", "plaintext", "--only", "exact_plaintext_bytes"});
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
   EXPECT_TRUE(contains(ok.out, "PASS  plaintext\n")) << ok.out;
   EXPECT_TRUE(contains(ok.out, "PASS  exact_plaintext_bytes\n")) << ok.out;
@@ -302,7 +323,8 @@ TEST(conformance_check_cli, reports_each_check_and_exits_nonzero_on_failure) {
   url = "http://127.0.0.1:" + std::to_string(faulty.port());
   auto bad = run_cli({"--url", url, "--only", "plaintext", "--only", "not_found"});
   EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
-  EXPECT_TRUE(contains(bad.out, "FAIL  not_found  GET /nope: expected body \"Not Found\"")) << bad.out;
+  EXPECT_TRUE(contains(bad.out, "FAIL  not_found  GET /nope: expected body \"Not Found\""))
+      << bad.out;
   EXPECT_TRUE(contains(bad.out, "FAILED: 1 of 2 checks passed")) << bad.out;
 
   auto list = run_cli({"--list"});
@@ -317,7 +339,8 @@ TEST(conformance_check_cli, refuses_bad_targets) {
   EXPECT_TRUE(contains(remote.err, "only loopback targets")) << remote.err;
   auto malformed = run_cli({"--url", "127.0.0.1:80"});
   EXPECT_EQ(malformed.exit_code, 2);
-  EXPECT_TRUE(contains(malformed.err, "--url must look like http://127.0.0.1:8080")) << malformed.err;
+  EXPECT_TRUE(contains(malformed.err, "--url must look like http://127.0.0.1:8080"))
+      << malformed.err;
   auto unknown = run_cli({"--url", "http://127.0.0.1:1", "--only", "nope"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_TRUE(contains(unknown.err, "unknown check 'nope'; valid: plaintext")) << unknown.err;

@@ -93,7 +93,8 @@ fake_request parse(std::string_view in, const fake_faults& f, size_t uncounted =
   if (f.header_limit_per_part) {
     size_t line = line_end == npos ? in.size() : line_end + 2;
     size_t fields = line_end == npos ? 0 : (end == npos ? in.size() : end + 4) - line;
-    if ((line > f.header_limit && !f.request_line_unlimited) || fields > f.header_limit) return bad(431);
+    if ((line > f.header_limit && !f.request_line_unlimited) || fields > f.header_limit)
+      return bad(431);
   } else if (f.header_limit_per_line) {
     for (size_t at = 0; at < (end == npos ? in.size() : end);) {
       size_t eol = std::min(in.find("\r\n", at), in.size());
@@ -114,9 +115,12 @@ fake_request parse(std::string_view in, const fake_faults& f, size_t uncounted =
   std::string_view version = line.substr(sp2 + 1);
   if (!is_token(r.method) || r.target.empty() || r.target[0] != '/') return bad(400, end + 4);
   if (has_control(r.target, false) && !f.control_chars_accepted) return bad(400, end + 4);
-  if (version == "HTTP/1.1") r.version = 11;
-  else if (version == "HTTP/1.0") r.version = 10;
-  else return bad(400, end + 4);
+  if (version == "HTTP/1.1")
+    r.version = 11;
+  else if (version == "HTTP/1.0")
+    r.version = 10;
+  else
+    return bad(400, end + 4);
 
   std::optional<std::uint64_t> content_length;
   bool chunked = false;
@@ -142,7 +146,8 @@ fake_request parse(std::string_view in, const fake_faults& f, size_t uncounted =
       connection += std::string(value) + ",";
     }
   }
-  r.keep_alive = r.version == 11 ? !has_token(connection, "close") : has_token(connection, "keep-alive");
+  r.keep_alive =
+      r.version == 11 ? !has_token(connection, "close") : has_token(connection, "keep-alive");
 
   size_t at = end + 4;
   if (f.ignores_body) {
@@ -219,13 +224,15 @@ std::optional<std::uint64_t> query_number(std::string_view query, std::string_vi
     if (pair.substr(0, eq) != name) continue;
     if (eq == npos) return std::nullopt;
     std::string_view raw = pair.substr(eq + 1);
-    auto decoded = f.no_percent_decoding || whole ? std::optional(std::string(raw)) : form_decode(raw);
+    auto decoded =
+        f.no_percent_decoding || whole ? std::optional(std::string(raw)) : form_decode(raw);
     if (!decoded) return std::nullopt;
     const std::string& value = *decoded;
     auto digit = [](char c) { return c >= '0' && c <= '9'; };
     if (f.lenient_numbers) {  // atoi: leading digits, anything else is 0
       std::uint64_t n = 0;
-      for (size_t i = 0; i < value.size() && digit(value[i]) && n <= max; ++i) n = n * 10 + (value[i] - '0');
+      for (size_t i = 0; i < value.size() && digit(value[i]) && n <= max; ++i)
+        n = n * 10 + (value[i] - '0');
       return n <= max ? std::optional(n) : std::nullopt;
     }
     if (value.empty() || !std::all_of(value.begin(), value.end(), digit)) return std::nullopt;
@@ -251,12 +258,18 @@ std::uint32_t xorshift(std::uint64_t n, bool signed_shift) {
 
 std::string reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    default: return "Request Header Fields Too Large";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Payload Too Large";
+    default:
+      return "Request Header Fields Too Large";
   }
 }
 
@@ -265,7 +278,8 @@ std::string http_date(bool asctime_format) {
   std::time_t now = std::time(nullptr);
   std::tm utc{};
   ::gmtime_r(&now, &utc);
-  std::strftime(text, sizeof text, asctime_format ? "%a %b %e %H:%M:%S %Y" : "%a, %d %b %Y %H:%M:%S GMT", &utc);
+  std::strftime(text, sizeof text,
+                asctime_format ? "%a %b %e %H:%M:%S %Y" : "%a, %d %b %Y %H:%M:%S GMT", &utc);
   return text;
 }
 
@@ -285,16 +299,18 @@ std::string render(const response_spec& r, const fake_faults& f) {
   std::string length = std::to_string(r.body.size());
   if (r.head && f.head_zero_length) length = "0";
   if (r.status == 404 && f.short_content_length) length = "8";
-  std::string date = f.no_date_on_errors && r.status >= 400 ? "" : "Date: " + http_date(f.date_not_imf) + "\r\n";
+  std::string date =
+      f.no_date_on_errors && r.status >= 400 ? "" : "Date: " + http_date(f.date_not_imf) + "\r\n";
   std::string server = "Server: concurrency-lab\r\n";
-  std::string connection = r.connection == connection_header::close        ? "Connection: close\r\n"
-                           : r.connection == connection_header::keep_alive ? "Connection: keep-alive\r\n"
-                                                                           : "";
+  std::string connection = r.connection == connection_header::close ? "Connection: close\r\n"
+                           : r.connection == connection_header::keep_alive
+                               ? "Connection: keep-alive\r\n"
+                               : "";
   std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + reason(r.status) + "\r\n";
   if (f.reference_style) {
     out += "Content-Type: " + r.type + "; charset=utf-8\r\nX-Powered-By: contract-fake\r\n" + date +
-           "Content-Length: " + length + "\r\n" + connection + (r.allow ? "Allow: HEAD, GET\r\n" : "") +
-           "Server: fake-reference\r\n" +
+           "Content-Length: " + length + "\r\n" + connection +
+           (r.allow ? "Allow: HEAD, GET\r\n" : "") + "Server: fake-reference\r\n" +
            (r.connection == connection_header::close ? "" : "Keep-Alive: timeout=1\r\n");
   } else {
     out += f.date_before_server ? date + server : server + date;
@@ -309,8 +325,8 @@ std::string render(const response_spec& r, const fake_faults& f) {
 // The answer to a request the parser rejected; the connection closes after it.
 std::string error_reply(int status, bool keep_open, const fake_faults& f) {
   if (f.bare_closing_errors)
-    return "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\nConnection: close\r\n\r\n" +
-           reason(status);
+    return "HTTP/1.1 " + std::to_string(status) + " " + reason(status) +
+           "\r\nConnection: close\r\n\r\n" + reason(status);
   response_spec r;
   r.status = status;
   r.body = reason(status);
@@ -386,7 +402,8 @@ void contract_fake::sleep_for_request(int ms) {
     sleep_slot_freed_.wait(lock, [&] { return sleeping_ < limit || stop_; });
     ++sleeping_;
   }
-  std::this_thread::sleep_for(std::chrono::microseconds(static_cast<long long>(ms * 1000 * faults_.sleep_factor)));
+  std::this_thread::sleep_for(
+      std::chrono::microseconds(static_cast<long long>(ms * 1000 * faults_.sleep_factor)));
   if (limit > 0) {
     std::lock_guard lock(sleep_mutex_);
     --sleeping_;
@@ -394,7 +411,8 @@ void contract_fake::sleep_for_request(int ms) {
   }
 }
 
-contract_fake::answer contract_fake::respond(const fake_request& request, clock::time_point last_read) {
+contract_fake::answer contract_fake::respond(const fake_request& request,
+                                             clock::time_point last_read) {
   const fake_faults& f = faults_;
   const auto idle = std::chrono::milliseconds(idle_timeout_ms_);
   std::string_view target = request.target;
@@ -418,7 +436,8 @@ contract_fake::answer contract_fake::respond(const fake_request& request, clock:
     if (a.close) r.connection = connection_header::close;
   }
 
-  const bool known = path == "/plaintext" || path == "/json" || path == "/compute" || path == "/sleep";
+  const bool known =
+      path == "/plaintext" || path == "/json" || path == "/compute" || path == "/sleep";
   if (!known) {
     r.status = 404;
     r.body = "Not Found";
@@ -445,7 +464,8 @@ contract_fake::answer contract_fake::respond(const fake_request& request, clock:
       r.body = std::to_string(xorshift(*value, f.signed_shift));
       if (f.compute_counts_as_idle && clock::now() - last_read >= idle) return {"", false, true};
     } else {
-      if (f.sleep_counts_as_idle && last_read + idle < clock::now() + std::chrono::milliseconds(*value)) {
+      if (f.sleep_counts_as_idle &&
+          last_read + idle < clock::now() + std::chrono::milliseconds(*value)) {
         std::this_thread::sleep_until(last_read + idle);
         return {"", false, true};
       }
@@ -467,8 +487,10 @@ void contract_fake::serve(int fd) {
     // Answer every complete request in the buffer, in order.
     std::vector<std::string> held;  // reorder_pipeline: written last first after the loop
     auto emit = [&](std::string bytes) {
-      if (f.reorder_pipeline) held.push_back(std::move(bytes));
-      else write_all(fd, bytes);
+      if (f.reorder_pipeline)
+        held.push_back(std::move(bytes));
+      else
+        write_all(fd, bytes);
     };
     bool close = false, silent = false, close_after_batch = false;
     while (!stop_ && !close) {
