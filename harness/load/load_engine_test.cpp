@@ -68,6 +68,18 @@ TEST(load_engine, poisson_arrivals_with_two_threads) {
   EXPECT_EQ(server.requests(), r.requests);
 }
 
+TEST(load_engine, uniform_schedule_is_split_exactly_between_threads) {
+  // Thread k of 3 sends slots k, k+3, ...: 0.5 s at 3000/s is 1500 intended sends in all.
+  test_http_server server;
+  auto o = open_loop(server.url(), 3000, 0.5);
+  o.threads = 3;
+  const auto r = run_load(o);
+  expect_accounted(r);
+  EXPECT_EQ(r.requests, 1500u);
+  EXPECT_EQ(r.errors.failed(), 0u);
+  EXPECT_EQ(server.requests(), 1500u);
+}
+
 TEST(load_engine, closed_loop_keeps_each_connection_busy) {
   test_http_server server;
   const auto r = run_load(closed_loop(server.url(), 3, 1.0));

@@ -75,6 +75,8 @@ std::string no_response_message(const load_result& r) {
 
 int run_command(int argc, char** argv) {
   CLI::App app{"lab_load: open-loop HTTP load generator (loopback only)"};
+  app.footer("Also: lab_load merge A.json B.json [...] [--json OUT] combines the results of "
+             "generators that ran side by side (see harness/load/README.md).");
   raw_load_options raw;
   double rate = 0, duration = 0;
   int connections = 0;
