@@ -58,6 +58,19 @@ class beast_callbacks final : public bhttp::basic_parser<true> {
   method& verb_;
 };
 
+// The contract's limit: the header section, from the request line's first byte through the
+// blank line that ends it, is at most max_header_bytes however the bytes arrive. Beast's own
+// header_limit counts only what one put() is given (lines consumed by an earlier put() drop
+// out of it), so a header sent in pieces could grow past it. `seen`: bytes of this request's
+// header already consumed (always whole lines, so they end with CRLF); `pending`: the rest.
+bool header_exceeds_limit(std::size_t seen, std::string_view pending) {
+  if (seen >= max_header_bytes) return true;
+  if (seen > 0 && pending.starts_with("\r\n")) return seen + 2 > max_header_bytes;
+  const std::size_t budget = max_header_bytes - seen;
+  if (pending.substr(0, budget).find("\r\n\r\n") != std::string_view::npos) return false;
+  return pending.size() > budget;
+}
+
 int status_for(const beast::error_code& ec) {
   if (ec == bhttp::error::header_limit) return 431;
   if (ec == bhttp::error::body_limit) return 413;
@@ -71,8 +84,12 @@ struct request_parser::impl {
   int version = 11;
   method verb = method::other;
   std::optional<beast_callbacks> parser;
+  std::size_t header_seen = 0;  // bytes of the current request's header consumed so far
 
-  void start_next() { parser.emplace(target, version, verb); }
+  void start_next() {
+    parser.emplace(target, version, verb);
+    header_seen = 0;
+  }
 };
 
 request_parser::request_parser() : impl_(std::make_unique<impl>()) {
@@ -86,10 +103,14 @@ parse_result request_parser::parse(std::string_view bytes) {
   auto& parser = *impl_->parser;
   std::size_t consumed = 0;
   for (;;) {
+    const bool in_header = !parser.is_header_done();
+    if (in_header && header_exceeds_limit(impl_->header_seen, bytes.substr(consumed)))
+      return {parse_status::bad, consumed, 431};
     beast::error_code ec;
     const std::size_t n =
         parser.put(boost::asio::const_buffer(bytes.data() + consumed, bytes.size() - consumed), ec);
     consumed += n;
+    if (in_header) impl_->header_seen += n;
     if (parser.is_done()) {
       request_ = {impl_->verb, impl_->target, impl_->version, parser.keep_alive()};
       impl_->start_next();

@@ -137,6 +137,52 @@ TEST(RequestParser, AcceptsAHeaderSectionJustUnder8KiB) {
   EXPECT_EQ(parser.parse(request).status, parse_status::complete);
 }
 
+// A header section of exactly `size` bytes, request line through the blank line.
+std::string header_of_size(std::size_t size) {
+  std::string request = "GET /x HTTP/1.1\r\nX-Fill: ";
+  request += std::string(size - request.size() - 4, 'a') + "\r\n\r\n";
+  return request;
+}
+
+// Feeds `request` in two writes split at `at`, as a socket might deliver it.
+parse_result parse_in_two(request_parser& parser, const std::string& request, std::size_t at) {
+  std::string buffer = request.substr(0, at);
+  parse_result first = parser.parse(buffer);
+  if (first.status != parse_status::need_more) return first;
+  buffer.erase(0, first.consumed);
+  buffer += request.substr(at);
+  return parser.parse(buffer);
+}
+
+TEST(RequestParser, HeaderLimitIs8192BytesHoweverTheBytesArrive) {
+  for (std::size_t at : {std::size_t{0}, std::size_t{20}, std::size_t{5000}, std::size_t{8180},
+                         std::size_t{8190}}) {
+    request_parser ok;
+    const std::string exact = header_of_size(max_header_bytes);
+    EXPECT_EQ((at ? parse_in_two(ok, exact, at) : ok.parse(exact)).status, parse_status::complete)
+        << "8192 bytes split at " << at;
+    request_parser too_big;
+    const std::string over = header_of_size(max_header_bytes + 1);
+    const parse_result r = at ? parse_in_two(too_big, over, at) : too_big.parse(over);
+    EXPECT_EQ(r.status, parse_status::bad) << "8193 bytes split at " << at;
+    EXPECT_EQ(r.error_status, 431) << "8193 bytes split at " << at;
+  }
+  // Many header lines arriving over several reads (Beast alone forgot the earlier lines).
+  std::string many = "GET /x HTTP/1.1\r\n";
+  for (int i = 0; i < 600; ++i) many += "X-H" + std::to_string(i) + ": 0123456789abcdef\r\n";
+  many += "\r\n";
+  request_parser parser;
+  parse_result r{parse_status::need_more, 0};
+  std::string buffer;
+  for (std::size_t at = 0; at < many.size() && r.status == parse_status::need_more; at += 1000) {
+    buffer.erase(0, r.consumed);
+    buffer += many.substr(at, 1000);
+    r = parser.parse(buffer);
+  }
+  EXPECT_EQ(r.status, parse_status::bad);
+  EXPECT_EQ(r.error_status, 431);
+}
+
 TEST(RequestParser, RejectsABodyOver1MiBWith413) {
   request_parser parser;
   const parse_result result = parser.parse("POST /x HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n");

@@ -147,6 +147,9 @@ function handle(req, res) {
 // Requests node's parser rejects never reach handle(); node's default answer has no body,
 // Server, Date or Content-Length, so write the contract's reply ourselves.
 function onClientError(err, socket) {
+  // Bytes after a `Connection: close` request: node's parser refuses them, but the request
+  // before them is being answered and the socket closes after it; they get no answer.
+  if (err.code === 'HPE_CLOSED_CONNECTION') return;
   if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
   const body = ERROR_BODIES[status];
