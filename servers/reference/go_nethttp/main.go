@@ -1,6 +1,6 @@
 // Command go_nethttp serves the lab's service contract (docs/service-contract.md) with Go's
 // net/http: one goroutine per connection, one handler routing on the raw path, GOMAXPROCS from
-// --threads.
+// --threads. gateway.go holds /gateway, the one endpoint that calls another service.
 // Everything here is the standard library; the only non-obvious part is errorRewritingConn,
 // which gives net/http's hard-coded protocol-error replies the contract's headers and bodies.
 package main
@@ -38,7 +38,17 @@ func main() {
 	port := flag.Int("port", 8080, "TCP port (0 picks a free one)")
 	threads := flag.Int("threads", 1, "GOMAXPROCS: OS threads running goroutines at once")
 	idleTimeout := flag.Int("idle-timeout", 30, "seconds a keep-alive connection may wait for its next request")
+	downstreamAddr := flag.String("downstream", "", "HOST:PORT of the service /gateway calls (none: /gateway answers 502)")
+	downstreamPool := flag.Int("downstream-pool", 256, "most connections open to the downstream at once")
 	flag.Parse()
+
+	if *downstreamAddr != "" {
+		if err := parseDownstreamFlag(*downstreamAddr); err != nil || *downstreamPool < 1 {
+			fmt.Fprintln(os.Stderr, "go_nethttp: --downstream needs HOST:PORT and --downstream-pool at least 1")
+			os.Exit(2)
+		}
+		downstream = newDownstreamClient(*downstreamAddr, *downstreamPool)
+	}
 
 	runtime.GOMAXPROCS(*threads)
 
@@ -110,6 +120,7 @@ var routes = map[string]http.HandlerFunc{
 		time.Sleep(time.Duration(ms) * time.Millisecond) // parks this goroutine; its thread runs others
 		reply(w, http.StatusOK, "text/plain", strconv.Itoa(ms))
 	},
+	"/gateway": gateway, // gateway.go
 }
 
 // serve routes on the raw path, the request target up to its first '?', compared byte for byte
