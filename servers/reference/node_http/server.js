@@ -10,6 +10,9 @@ const MAX_HEADER_SECTION = 8192; // request line + headers + blank line, in byte
 const MAX_BODY = 1024 * 1024;
 const MAX_COMPUTE_N = 10_000_000;
 const MAX_SLEEP_MS = 60_000;
+const MAX_FANOUT = 64;
+const MAX_DEADLINE_MS = 600_000;
+const MAX_CALL_BODY = 4096; // a /delay answer is ~20 bytes; anything longer is not one
 const SERVER_NAME = 'concurrency-lab';
 const ERROR_BODIES = {
   400: 'Bad Request',
@@ -17,6 +20,8 @@ const ERROR_BODIES = {
   405: 'Method Not Allowed',
   413: 'Payload Too Large',
   431: 'Request Header Fields Too Large',
+  502: 'Bad Gateway',
+  504: 'Gateway Timeout',
 };
 
 // n steps of Marsaglia's xorshift32 from the contract's seed; `>>> 0` reads the bits unsigned.
@@ -57,6 +62,124 @@ function boundedParam(query, name, max) {
   // Infinity, but either is still above max, so the comparison is exact where it matters.
   const value = Number(s);
   return value <= max ? value : null;
+}
+
+// Whether any pair of the raw query has the raw name `name`: an optional parameter is absent
+// only when no pair names it (`mode` without '=' is present and invalid).
+function hasQueryName(query, name) {
+  return query.split('&').some((pair) => {
+    const eq = pair.indexOf('=');
+    return (eq < 0 ? pair : pair.slice(0, eq)) === name;
+  });
+}
+
+// /gateway's query by the contract's rule: {fanout, ms, mode, deadlineMs (null: none)}, or
+// null when any value is bad.
+function gatewayParams(query) {
+  const fanout = boundedParam(query, 'fanout', MAX_FANOUT);
+  const ms = boundedParam(query, 'ms', MAX_SLEEP_MS);
+  if (fanout === null || fanout < 1 || ms === null) return null;
+  let mode = 'parallel';
+  if (hasQueryName(query, 'mode')) {
+    mode = firstQueryValue(query, 'mode');
+    if (mode !== 'parallel' && mode !== 'sequential') return null;
+  }
+  let deadlineMs = null;
+  if (hasQueryName(query, 'deadline_ms')) {
+    deadlineMs = boundedParam(query, 'deadline_ms', MAX_DEADLINE_MS);
+    if (deadlineMs === null || deadlineMs < 1) return null;
+  }
+  return { fanout, ms, mode, deadlineMs };
+}
+
+// The downstream /gateway calls: HOST:PORT and one keep-alive http.Agent, whose maxSockets
+// bounds the connections open to it at once (a request that finds them all busy waits in the
+// agent's queue); maxFreeSockets keeps them all for reuse. One per process.
+function createDownstream(hostPort, pool) {
+  const colon = hostPort.lastIndexOf(':');
+  const port = Number(hostPort.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535 ||
+      !Number.isInteger(pool) || pool < 1) {
+    throw new Error('--downstream needs HOST:PORT and --downstream-pool at least 1');
+  }
+  return {
+    host: hostPort.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
+    port,
+    agent: new http.Agent({ keepAlive: true, maxSockets: pool, maxFreeSockets: pool }),
+  };
+}
+
+class GatewayTimeout extends Error {}
+
+// One GET /delay?ms=ms&i=i; resolves to {i, ms} from the downstream's JSON answer, rejects on
+// a refused or broken connection, a non-200 answer or a body that is not that JSON. Aborting
+// `signal` destroys the request and its socket, which therefore never returns to the pool.
+function callDownstream(downstream, i, ms, signal) {
+  return new Promise((resolve, reject) => {
+    const request = http.get({
+      host: downstream.host,
+      port: downstream.port,
+      path: `/delay?ms=${ms}&i=${i}`,
+      agent: downstream.agent,
+      signal,
+    }, (response) => {
+      const chunks = [];
+      let size = 0;
+      response.on('data', (chunk) => {
+        size += chunk.length;
+        if (size > MAX_CALL_BODY) request.destroy(new Error('downstream answer too long'));
+        else chunks.push(chunk);
+      });
+      response.on('error', reject);
+      response.on('end', () => {
+        let answer = null;
+        try {
+          answer = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          // unparsable: answer stays null
+        }
+        if (response.statusCode !== 200 || !Number.isInteger(answer?.i) ||
+            !Number.isInteger(answer?.ms)) {
+          reject(new Error(`downstream answered ${response.statusCode}`));
+        } else {
+          resolve({ i: answer.i, ms: answer.ms });
+        }
+      });
+    });
+    request.on('error', reject);
+  });
+}
+
+// Makes the calls 0..fanout-1, all at once (Promise.all) or one after another, and resolves to
+// their answers in index order. One AbortController covers them all: the deadline's timer, the
+// first failed call and the client going away each abort it, which destroys every call still
+// outstanding. Rejects with GatewayTimeout when the deadline fired first.
+async function fanOut(downstream, { fanout, ms, mode, deadlineMs }, res) {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = deadlineMs === null ? null : setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, deadlineMs);
+  const abortIfClientLeft = () => controller.abort();
+  res.on('close', abortIfClientLeft);
+  try {
+    if (mode === 'sequential') {
+      const calls = [];
+      for (let i = 0; i < fanout; i++) {
+        calls.push(await callDownstream(downstream, i, ms, controller.signal));
+      }
+      return calls;
+    }
+    return await Promise.all(Array.from({ length: fanout },
+      (_, i) => callDownstream(downstream, i, ms, controller.signal)));
+  } catch (err) {
+    controller.abort(); // Promise.all settles at the first rejection; stop the rest now
+    throw timedOut ? new GatewayTimeout() : err;
+  } finally {
+    clearTimeout(timer);
+    res.off('close', abortIfClientLeft);
+  }
 }
 
 function reply(res, status, contentType, body, closeAfter = false) {
@@ -101,6 +224,15 @@ const routes = {
     // requests on this connection behind this response.
     setTimeout(() => reply(res, 200, 'text/plain', String(ms)), ms);
   },
+  '/gateway': (req, res, query, downstream) => {
+    const params = gatewayParams(query);
+    if (params === null) return replyError(res, 400);
+    if (downstream === null) return replyError(res, 502);
+    fanOut(downstream, params, res).then(
+      (calls) => reply(res, 200, 'application/json',
+        JSON.stringify({ fanout: params.fanout, mode: params.mode, calls })),
+      (err) => replyError(res, err instanceof GatewayTimeout ? 504 : 502));
+  },
 };
 
 // A '%' not followed by two hex digits: a malformed escape.
@@ -112,7 +244,7 @@ function isOriginFormPath(path) {
   return path.startsWith('/') && !MALFORMED_ESCAPE.test(path);
 }
 
-function handle(req, res) {
+function handle(req, res, downstream) {
   // The raw target split at its first '?', as the contract reads it: new URL() would also
   // drop a '#...' and re-encode characters before the query is seen.
   const question = req.url.indexOf('?');
@@ -140,7 +272,7 @@ function handle(req, res) {
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (!route) return replyError(res, 404);
     if (req.method !== 'GET' && req.method !== 'HEAD') return replyError(res, 405);
-    route(req, res, query);
+    route(req, res, query, downstream);
   });
 }
 
@@ -159,8 +291,11 @@ function onClientError(err, socket) {
     `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
 }
 
-function createLabServer({ idleTimeoutSeconds }) {
-  const server = http.createServer({ maxHeaderSize: MAX_HEADER_SECTION }, handle);
+function createLabServer({ idleTimeoutSeconds, downstream, downstreamPool }) {
+  // Each process (each node_cluster worker too) has its own downstream pool.
+  const calls = downstream ? createDownstream(downstream, downstreamPool) : null;
+  const server = http.createServer({ maxHeaderSize: MAX_HEADER_SECTION },
+    (req, res) => handle(req, res, calls));
   server.keepAliveTimeout = idleTimeoutSeconds * 1000; // idle time between requests only
   server.on('clientError', onClientError);
   return server;
@@ -174,6 +309,8 @@ function parseOptions(argv) {
       host: { type: 'string', default: '127.0.0.1' },
       threads: { type: 'string', default: '1' },
       'idle-timeout': { type: 'string', default: '30' },
+      downstream: { type: 'string', default: '' },
+      'downstream-pool': { type: 'string', default: '256' },
     },
   });
   return {
@@ -181,6 +318,8 @@ function parseOptions(argv) {
     host: values.host,
     threads: Math.max(1, Number(values.threads)),
     idleTimeoutSeconds: Number(values['idle-timeout']),
+    downstream: values.downstream,
+    downstreamPool: Number(values['downstream-pool']),
   };
 }
 
