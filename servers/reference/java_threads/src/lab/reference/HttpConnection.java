@@ -14,6 +14,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One keep-alive HTTP/1.1 connection served by the calling thread with blocking I/O: read a
@@ -33,15 +34,17 @@ final class HttpConnection {
 
   private final Socket socket;
   private final int idleMillis;
+  private final Gateway gateway; // null without --downstream: /gateway answers 502
   private final byte[] buffer = new byte[16 * 1024];
   private int start; // first unread byte in buffer
   private int end; // one past the last byte read from the socket
   private InputStream in;
   private OutputStream out;
 
-  HttpConnection(Socket socket, int idleMillis) {
+  HttpConnection(Socket socket, int idleMillis, Gateway gateway) {
     this.socket = socket;
     this.idleMillis = idleMillis;
+    this.gateway = gateway;
   }
 
   /** A protocol error that ends the connection after a reply with this status. */
@@ -352,12 +355,13 @@ final class HttpConnection {
   // ---- answering ----
 
   private void respond(Request request) throws IOException, InterruptedException {
+    long startNanos = System.nanoTime(); // a /gateway deadline counts from here
     int question = request.target.indexOf('?');
     String path = question >= 0 ? request.target.substring(0, question) : request.target;
     String query = question >= 0 ? request.target.substring(question + 1) : "";
     boolean head = request.method.equals("HEAD");
     boolean known = path.equals("/plaintext") || path.equals("/json")
-        || path.equals("/compute") || path.equals("/sleep");
+        || path.equals("/compute") || path.equals("/sleep") || path.equals("/gateway");
     if (!known) {
       reply(request, 404, "text/plain", "Not Found", head);
       return;
@@ -384,6 +388,9 @@ final class HttpConnection {
         }
         break;
       }
+      case "/gateway":
+        gateway(request, query, head, startNanos);
+        break;
       default: { // "/sleep"
         int ms = boundedParam(query, "ms", MAX_SLEEP_MS);
         if (ms < 0) {
@@ -396,6 +403,53 @@ final class HttpConnection {
         break;
       }
     }
+  }
+
+  /**
+   * GET /gateway?fanout=K&ms=M[&mode=parallel|sequential][&deadline_ms=D]: this thread waits
+   * while Gateway makes the K downstream calls, as it waits in /sleep.
+   */
+  private void gateway(Request request, String query, boolean head, long startNanos)
+      throws IOException, InterruptedException {
+    int fanout = boundedParam(query, "fanout", Gateway.MAX_FANOUT);
+    int ms = boundedParam(query, "ms", MAX_SLEEP_MS);
+    String mode = hasQueryName(query, "mode") ? firstQueryValue(query, "mode") : "parallel";
+    int deadlineMs = hasQueryName(query, "deadline_ms")
+        ? boundedParam(query, "deadline_ms", Gateway.MAX_DEADLINE_MS)
+        : Integer.MAX_VALUE; // none
+    if (fanout < 1 || ms < 0 || deadlineMs < 1
+        || !("parallel".equals(mode) || "sequential".equals(mode))) {
+      reply(request, 400, "text/plain", "Bad Request", head);
+      return;
+    }
+    if (gateway == null) {
+      reply(request, 502, "text/plain", "Bad Gateway", head);
+      return;
+    }
+    out.flush(); // answers to earlier pipelined requests should not wait for the calls
+    long deadlineNanos = deadlineMs == Integer.MAX_VALUE
+        ? Long.MAX_VALUE
+        : startNanos + TimeUnit.MILLISECONDS.toNanos(deadlineMs);
+    try {
+      String body = gateway.fanOut(fanout, ms, mode.equals("sequential"), deadlineNanos);
+      reply(request, 200, "application/json", body, head);
+    } catch (Gateway.Failure failure) {
+      reply(request, failure.status, "text/plain", reason(failure.status), head);
+    }
+  }
+
+  /**
+   * Whether any pair of query has the raw name name: an optional parameter is absent only when
+   * no pair names it ("mode" without '=' is present and invalid).
+   */
+  static boolean hasQueryName(String query, String name) {
+    for (String pair : query.split("&")) {
+      int eq = pair.indexOf('=');
+      if ((eq >= 0 ? pair.substring(0, eq) : pair).equals(name)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** n steps of Marsaglia's xorshift32 from the contract's seed, as unsigned 32-bit bits. */
@@ -494,6 +548,10 @@ final class HttpConnection {
         return "Payload Too Large";
       case 431:
         return "Request Header Fields Too Large";
+      case 502:
+        return "Bad Gateway";
+      case 504:
+        return "Gateway Timeout";
       default:
         return "Error";
     }

@@ -19,6 +19,7 @@ import java.util.concurrent.Executors;
  * threads = a new platform thread per connection, pool = a fixed pool (--pool-size, default
  * 200; connection number 201 waits for a free thread), virtual = a virtual thread per
  * connection (needs Java 21+, looked up by reflection so this file still compiles on 17).
+ * The same choice supplies the threads that make /gateway's downstream calls (Gateway).
  */
 public final class ReferenceServer {
   private final Set<Socket> openConnections = ConcurrentHashMap.newKeySet();
@@ -30,7 +31,8 @@ public final class ReferenceServer {
     } catch (IllegalArgumentException e) {
       System.err.println("java reference server: " + e.getMessage());
       System.err.println("usage: --port P [--host H] [--threads N] [--idle-timeout S]"
-          + " [--mode threads|pool|virtual] [--pool-size N]");
+          + " [--mode threads|pool|virtual] [--pool-size N] [--downstream HOST:PORT]"
+          + " [--downstream-pool N]");
       System.exit(2);
       return;
     }
@@ -39,6 +41,18 @@ public final class ReferenceServer {
 
   private void run(Options options) throws IOException {
     Executor executor = executorFor(options);
+    Gateway gateway = null;
+    if (!options.downstream.isEmpty()) {
+      try {
+        gateway = new Gateway(options.downstream, options.downstreamPool,
+            callExecutorFor(options, executor),
+            options.mode.equals("virtual") ? executor : null);
+      } catch (IllegalArgumentException e) {
+        System.err.println("java reference server: " + e.getMessage());
+        System.exit(2);
+      }
+    }
+    Gateway downstreamCalls = gateway;
     // Backlog 1024 instead of Java's 50, so that a burst of connects is not dropped before
     // the accept loop sees it (the C++ servers listen with the kernel's maximum).
     ServerSocket listener =
@@ -59,7 +73,7 @@ public final class ReferenceServer {
       openConnections.add(socket);
       executor.execute(() -> {
         try {
-          new HttpConnection(socket, idleMillis).serve();
+          new HttpConnection(socket, idleMillis, downstreamCalls).serve();
         } finally {
           openConnections.remove(socket);
         }
@@ -85,6 +99,23 @@ public final class ReferenceServer {
         }
       default:
         throw new IllegalStateException("unreachable: " + options.mode);
+    }
+  }
+
+  /**
+   * Who runs /gateway's blocking calls, in the mode's own way: threads = a new platform thread
+   * per call; pool = a second fixed pool of --downstream-pool threads (not the connection pool:
+   * connection threads waiting for calls queued behind them would deadlock it); virtual = a
+   * virtual thread per call, from the connections' executor.
+   */
+  private static Executor callExecutorFor(Options options, Executor connectionExecutor) {
+    switch (options.mode) {
+      case "threads":
+        return task -> new Thread(task, "gateway-call").start();
+      case "pool":
+        return Executors.newFixedThreadPool(options.downstreamPool);
+      default:
+        return connectionExecutor;
     }
   }
 
@@ -121,6 +152,8 @@ public final class ReferenceServer {
     int idleTimeoutSeconds = 30;
     String mode = "threads";
     int poolSize = 200;
+    String downstream = ""; // HOST:PORT; empty: /gateway answers 502
+    int downstreamPool = 256;
 
     String model() {
       switch (mode) {
@@ -156,6 +189,15 @@ public final class ReferenceServer {
             break;
           case "--pool-size":
             o.poolSize = parseInt(flag, value);
+            break;
+          case "--downstream":
+            o.downstream = value;
+            break;
+          case "--downstream-pool":
+            o.downstreamPool = parseInt(flag, value);
+            if (o.downstreamPool < 1) {
+              throw new IllegalArgumentException("--downstream-pool must be at least 1");
+            }
             break;
           case "--mode":
             if (!value.equals("threads") && !value.equals("pool") && !value.equals("virtual")) {
