@@ -103,6 +103,20 @@ bool blocking_connections::sleep_unless_stopped(std::chrono::milliseconds durati
   return !stop_requested_.wait_for(lock, duration, [this] { return stopping_; });
 }
 
+std::optional<gateway_result> blocking_connections::gateway_unless_stopped(const gateway_call& call) {
+  call_canceller canceller(client_.pool());
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return std::nullopt;
+    gateways_.insert(&canceller);
+  }
+  const gateway_result result = blocking_gateway(client_, call, run_, canceller);
+  std::lock_guard lock(mutex_);
+  gateways_.erase(&canceller);
+  if (stopping_) return std::nullopt;
+  return result;
+}
+
 void blocking_connections::serve_connection(int fd) {
   if (!enter(fd)) {
     ::close(fd);
@@ -138,6 +152,10 @@ void blocking_connections::serve_connection(int fd) {
       case next_step::kind::compute:
         session.finish_compute(compute_xorshift(step.amount));
         break;
+      case next_step::kind::gateway:
+        if (const auto result = gateway_unless_stopped(step.gateway)) session.finish_gateway(*result);
+        else open = false;
+        break;
       case next_step::kind::close:
         open = false;
         break;
@@ -150,8 +168,44 @@ void blocking_connections::stop(std::chrono::milliseconds grace) {
   std::unique_lock lock(mutex_);
   stopping_ = true;
   for (const int fd : open_) ::shutdown(fd, SHUT_RDWR);
+  for (call_canceller* gateway : gateways_) gateway->cancel();
   stop_requested_.notify_all();
   connection_closed_.wait_for(lock, grace, [this] { return open_.empty(); });
+}
+
+gateway_result blocking_gateway(downstream_client& client, const gateway_call& call,
+                                const parallel_runner& run, call_canceller& canceller) {
+  gateway_result result;
+  if (!client.enabled()) {
+    result.status = 502;
+    return result;
+  }
+  const deadline_point deadline = gateway_deadline(std::chrono::steady_clock::now(), call.deadline_ms);
+  std::atomic<int> status{200};  // the first failure or timeout decides: 502 or 504
+  const auto settle = [&](int code) {
+    int expected = 200;
+    status.compare_exchange_strong(expected, code);
+    canceller.cancel();
+  };
+  const auto one = [&](std::uint32_t i) {
+    switch (client.call_blocking(i, call.ms, deadline, canceller, result.calls[i])) {
+      case call_outcome::answered: return true;
+      case call_outcome::failed: settle(502); return false;
+      case call_outcome::timed_out: settle(504); return false;
+      case call_outcome::cancelled: return false;
+    }
+    return false;
+  };
+  if (call.sequential) {
+    for (std::uint32_t i = 0; i < call.fanout && one(i); ++i) {
+    }
+  } else {
+    run(call.fanout, [&](std::uint32_t i) { one(i); }, deadline);
+  }
+  result.status = status.load();
+  // Cancelled from outside with every call still pending: no complete answer to give.
+  if (result.status == 200 && canceller.cancelled()) result.status = 502;
+  return result;
 }
 
 void block_stop_signals() {

@@ -41,6 +41,7 @@ next_step http_session::advance() {
       case service_action::kind::responded: break;
       case service_action::kind::sleep: return {next_step::kind::sleep, pending_.amount};
       case service_action::kind::compute: return {next_step::kind::compute, pending_.amount};
+      case service_action::kind::gateway: return {next_step::kind::gateway, 0, pending_.gateway};
     }
   }
   return {next_step::kind::close};
@@ -50,6 +51,10 @@ void http_session::finish_sleep() { append_sleep_response(pending_.reply, pendin
 
 void http_session::finish_compute(std::uint32_t result) {
   append_compute_response(pending_.reply, result, output_);
+}
+
+void http_session::finish_gateway(const gateway_result& result) {
+  append_gateway_response(pending_.reply, pending_.gateway, result, output_);
 }
 
 }  // namespace lab

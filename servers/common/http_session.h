@@ -9,6 +9,7 @@
 //       case read:    read into session.read_space(); session.commit_read(n); break;  // EOF/idle → close
 //       case sleep:   wait step.amount ms;   session.finish_sleep(); break;
 //       case compute: r = compute_xorshift(step.amount); session.finish_compute(r); break;
+//       case gateway: call the downstream step.gateway.fanout times; session.finish_gateway(result);
 //       case close:   close the socket; return;
 //     }
 //   }
@@ -28,9 +29,10 @@
 namespace lab {
 
 struct next_step {
-  enum class kind { read, sleep, compute, close };
+  enum class kind { read, sleep, compute, gateway, close };
   kind what = kind::read;
   std::uint32_t amount = 0;  // ms for sleep, n for compute
+  gateway_call gateway{};    // for gateway: what to call
 };
 
 class http_session {
@@ -42,10 +44,11 @@ class http_session {
   void commit_read(std::size_t n);
 
   // Answers every complete buffered request it can; stops at the first one that needs the
-  // model (sleep/compute), when more input is needed, or when the connection must close.
+  // model (sleep/compute/gateway), when more input is needed, or when the connection must close.
   next_step advance();
   void finish_sleep();
   void finish_compute(std::uint32_t result);
+  void finish_gateway(const gateway_result& result);
 
   // Output: bytes to send before acting on the step advance() returned.
   std::string_view output() const { return output_; }

@@ -13,6 +13,8 @@ std::string_view reason_phrase(int status) {
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
     case 431: return "Request Header Fields Too Large";
+    case 502: return "Bad Gateway";
+    case 504: return "Gateway Timeout";
     default: return "Internal Server Error";
   }
 }

@@ -16,6 +16,13 @@ void add_server_options(CLI::App& app, server_options& options, const option_set
                  "seconds a keep-alive connection may wait for its next request")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
+  app.add_option("--downstream", options.downstream,
+                 "HOST:PORT of the downstream service /gateway calls (none: /gateway answers 502)");
+  app.add_option("--downstream-pool", options.downstream_pool,
+                 "keep-alive connections open to the downstream at once, at most; a call that "
+                 "finds none free waits")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   if (set.offload) {
     app.add_option_function<std::string>(
            "--offload",

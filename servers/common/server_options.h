@@ -1,5 +1,6 @@
 // server_options.h — the command line every C++ server shares (docs/service-contract.md):
-// --port, --host, --threads, --idle-timeout, and --offload for the async models.
+// --port, --host, --threads, --idle-timeout, --downstream, --downstream-pool, and --offload
+// for the async models.
 // Each main() adds its own knobs to the same CLI::App before parsing.
 #pragma once
 #include <chrono>
@@ -16,6 +17,8 @@ struct server_options {
   int threads = 1;
   int idle_timeout_s = 30;
   bool offload_tbb = false;  // --offload tbb: /compute on a oneTBB arena, not the I/O thread
+  std::string downstream;    // HOST:PORT that /gateway calls; empty: /gateway answers 502
+  int downstream_pool = 256; // connections open to the downstream at once, at most
 
   std::chrono::seconds idle_timeout() const { return std::chrono::seconds(idle_timeout_s); }
 };

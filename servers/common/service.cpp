@@ -38,11 +38,12 @@ service_action handle_request(const http::request& request, std::string& out) {
   // The parser has already rejected a target that is not origin-form (docs: Paths).
   const auto [path, query] = split_target(request.target);
 
-  enum class route { plaintext, json, compute, sleep, unknown };
+  enum class route { plaintext, json, compute, sleep, gateway, unknown };
   const route r = path == "/plaintext" ? route::plaintext
                   : path == "/json"    ? route::json
                   : path == "/compute" ? route::compute
                   : path == "/sleep"   ? route::sleep
+                  : path == "/gateway" ? route::gateway
                                        : route::unknown;
   if (r == route::unknown) {
     append_text(reply, 404, "Not Found", out);
@@ -72,10 +73,16 @@ service_action handle_request(const http::request& request, std::string& out) {
       if (!ms) break;
       return {service_action::kind::sleep, *ms, reply};
     }
+    case route::gateway: {
+      const auto call = parse_gateway_query(query);
+      if (!call) break;
+      return {service_action::kind::gateway, 0, reply, *call};
+    }
     case route::unknown:
       break;
   }
-  if (r == route::compute || r == route::sleep) append_text(reply, 400, "Bad Request", out);
+  if (r == route::compute || r == route::sleep || r == route::gateway)
+    append_text(reply, 400, "Bad Request", out);
   return {service_action::kind::responded, 0, reply};
 }
 
@@ -85,6 +92,53 @@ void append_sleep_response(const reply_context& reply, std::uint32_t ms, std::st
 
 void append_compute_response(const reply_context& reply, std::uint32_t result, std::string& out) {
   append_number(reply, result, out);
+}
+
+std::optional<gateway_call> parse_gateway_query(std::string_view query) {
+  gateway_call call;
+  const auto fanout = parse_query_uint(query, "fanout", gateway_max_fanout);
+  const auto ms = parse_query_uint(query, "ms", sleep_max_ms);
+  if (!fanout || *fanout == 0 || !ms) return std::nullopt;
+  call.fanout = *fanout;
+  call.ms = *ms;
+  if (has_query_param(query, "mode")) {
+    call.sequential = query_value_equals(query, "mode", "sequential");
+    if (!call.sequential && !query_value_equals(query, "mode", "parallel")) return std::nullopt;
+  }
+  if (has_query_param(query, "deadline_ms")) {
+    const auto deadline = parse_query_uint(query, "deadline_ms", gateway_max_deadline_ms);
+    if (!deadline || *deadline == 0) return std::nullopt;
+    call.deadline_ms = *deadline;
+  }
+  return call;
+}
+
+void append_gateway_response(const reply_context& reply, const gateway_call& call,
+                             const gateway_result& result, std::string& out) {
+  if (result.status != 200) {
+    append_text(reply, result.status, http::reason_phrase(result.status), out);
+    return;
+  }
+  // Written by hand rather than through a JSON library: the bytes are part of the contract
+  // (identical across the five C++ servers) and this is a flat list of integers.
+  char body[48 + gateway_max_fanout * 32];
+  char* at = body;
+  const auto put = [&at](std::string_view text) {
+    for (const char c : text) *at++ = c;
+  };
+  const auto number = [&at](std::uint32_t value) { at = std::to_chars(at, at + 16, value).ptr; };
+  put("{\"fanout\":");
+  number(call.fanout);
+  put(call.sequential ? ",\"mode\":\"sequential\",\"calls\":[" : ",\"mode\":\"parallel\",\"calls\":[");
+  for (std::uint32_t i = 0; i < call.fanout; ++i) {
+    put(i == 0 ? "{\"i\":" : ",{\"i\":");
+    number(result.calls[i].i);
+    put(",\"ms\":");
+    number(result.calls[i].ms);
+    put("}");
+  }
+  put("]}");
+  append_text(reply, 200, std::string_view(body, at - body), out, "application/json");
 }
 
 void append_error_response(int status, std::string& out) {

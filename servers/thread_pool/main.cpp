@@ -1,6 +1,8 @@
 // thread_pool — Tomcat's classic BIO connector: a fixed pool of blocking worker threads takes
 // accepted connections from a queue; each worker serves one connection until it closes.
 // With more connections than workers, the extra ones wait in the queue (see README).
+// A /gateway's parallel downstream calls go to a second pool, of caller threads
+// (caller_pool.h), as a Java worker would hand them to an ExecutorService.
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "blocking_server.h"
+#include "caller_pool.h"
 
 namespace {
 
@@ -71,7 +74,12 @@ int main(int argc, char** argv) {
 
   lab::block_stop_signals();
   lab::blocking_listener listener(options);
-  lab::blocking_connections connections(options.idle_timeout());
+  lab::downstream_client downstream(options);
+  caller_pool callers(static_cast<std::size_t>(options.downstream_pool));
+  lab::blocking_connections connections(
+      options.idle_timeout(), downstream,
+      [&callers](std::uint32_t count, const std::function<void(std::uint32_t)>& call,
+                 lab::deadline_point deadline) { callers.run_all(count, call, deadline); });
   connection_queue queue(queue_limit);
 
   std::vector<std::thread> workers;
@@ -84,7 +92,8 @@ int main(int argc, char** argv) {
       if (!queue.push(fd)) ::close(fd);
   });
   lab::print_listening(options, listener.port(), "thread_pool",
-                       "queue limit " + std::to_string(queue_limit));
+                       "queue limit " + std::to_string(queue_limit) + ", up to " +
+                           std::to_string(options.downstream_pool) + " downstream callers");
 
   lab::wait_for_stop_signal();
   listener.close();
