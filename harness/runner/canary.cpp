@@ -112,16 +112,16 @@ void canary_probe::run() {
   }
 }
 
-canary_run run_wrk_with_canary(const wrk_job& job, const std::string& host, int port,
-                               const std::string& path) {
+canary_run run_with_canary(load_generator& generator, const load_request& request,
+                           const std::string& host, int port, const std::string& path) {
   const auto ms = [](double s) { return std::chrono::milliseconds(std::lround(s * 1000)); };
-  // Bounded like wrk itself (duration + timeout + 10 s), and stopped as soon as wrk exits.
-  canary_probe probe(host, port, path, ms(0.2 * job.duration_s),
-                     ms(job.duration_s + job.timeout_s + 10));
+  // Bounded like the generator itself (duration + timeout + 10 s), and stopped as soon as it exits.
+  canary_probe probe(host, port, path, ms(0.2 * request.duration_s),
+                     ms(request.duration_s + request.timeout_s + 10));
   canary_run out;
-  out.wrk = run_wrk(job);
+  out.load = generator.run(request);
   out.canary = probe.finish();
-  out.starved = is_starved(out.canary, job.duration_s);
+  out.starved = is_starved(out.canary, request.duration_s);
   return out;
 }
 

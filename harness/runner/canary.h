@@ -1,7 +1,7 @@
-// The canary: one extra keep-alive connection opened while wrk runs, sending a plain GET at a
+// The canary: one extra keep-alive connection opened while a load generator runs, sending a plain GET at a
 // slow pace (one at a time, >= 50 ms apart) and timing each answer. wrk counts only late
 // responses, never a connection that gets none; a server that binds workers to connections
-// (thread_pool with fewer workers than wrk's connections) leaves some connections unserved for
+// (thread_pool with fewer workers than the generator's connections) leaves some connections unserved for
 // the whole run while wrk reports no error. A canary that waits without an answer exposes it.
 // canary_probe runs on its own thread; its methods are called from one (owning) thread.
 #pragma once
@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "wrk.h"
+#include "load_generator.h"
 
 namespace lab {
 
@@ -61,14 +61,15 @@ class canary_probe {
   std::thread thread_;
 };
 
-// A measured wrk run with its canary: the probe joins at 20 % of job.duration_s, on host:port
-// and `path`, and stops when wrk has exited. Throws wrk_error as run_wrk does.
+// A measured load with its canary, for any generator: the probe joins at 20 % of the request's
+// duration, on host:port and `path`, and stops when the generator has exited. Throws what the
+// generator's run() throws.
 struct canary_run {
-  wrk_run wrk;
+  load_result load;
   canary_result canary;
-  bool starved = false;  // is_starved(canary, job.duration_s)
+  bool starved = false;  // is_starved(canary, request.duration_s)
 };
-canary_run run_wrk_with_canary(const wrk_job& job, const std::string& host, int port,
-                               const std::string& path);
+canary_run run_with_canary(load_generator& generator, const load_request& request,
+                           const std::string& host, int port, const std::string& path);
 
 }  // namespace lab

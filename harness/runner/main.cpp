@@ -61,33 +61,40 @@ int main(int argc, char** argv) {
   auto* verify = app.add_subcommand("verify", "Run the conformance checks against each server");
   verify->add_option("--servers", servers_text, "Comma-separated server names (default: all enabled)");
   verify->add_option("--host", host, "Loopback address to use")->capture_default_str();
+  int verify_jobs = lab::default_verify_jobs;
+  verify->add_option("--jobs", verify_jobs, "Servers verified at once (a failure is re-checked alone)")
+      ->capture_default_str()->check(CLI::Range(1, 16));
 
   lab::run_options run;
   std::string scenarios_text, server_cpus, client_cpus, resume, out = "results";
   double duration = 0;
   int repetitions = 0, startup_runs = -1;
   unsigned long long seed = 0;
-  bool no_plot = false;
-  auto* run_cmd = app.add_subcommand("run", "Verify, then measure every server with wrk; write results/<time>-<suite>/");
-  run_cmd->add_option("--suite", run.suite, "quick, full, e2e, or a path to a suite .json")->capture_default_str();
+  bool no_plot = false, dry_run = false;
+  auto* run_cmd = app.add_subcommand("run", "Verify, then measure every server (wrk, lab_load); write results/<time>-<suite>/");
+  run_cmd->add_option("--suite", run.suite, "quick, full, latency, e2e, ..., or a path to a suite .json")->capture_default_str();
   run_cmd->add_option("--servers", servers_text, "Comma-separated server names (default: all enabled)");
   run_cmd->add_option("--scenarios", scenarios_text, "Comma-separated scenario names of the suite");
   auto* duration_opt = run_cmd->add_option("--duration", duration, "Seconds per measurement (overrides the suite)");
   auto* reps_opt = run_cmd->add_option("--repetitions", repetitions, "Repetitions (overrides the suite)");
   auto* startup_opt = run_cmd->add_option("--startup-runs", startup_runs, "Cold starts per server (overrides the suite; 0 skips)");
   run_cmd->add_option("--server-cpus", server_cpus, "CPUs for the servers, e.g. 0 or 0-3 (default: first half)");
-  run_cmd->add_option("--client-cpus", client_cpus, "CPUs for wrk, e.g. 1 (default: second half)");
+  run_cmd->add_option("--client-cpus", client_cpus, "CPUs for the load generators, e.g. 1 (default: second half)");
   auto* seed_opt = run_cmd->add_option("--seed", seed, "Seed of the interleaving order (default: random, recorded)");
   run_cmd->add_option("--resume", resume, "Continue an interrupted run folder without redoing finished measurements");
   auto* out_opt = run_cmd->add_option("--out", out, "Folder for run folders (default: <repo>/results)");
   run_cmd->add_option("--host", host, "Loopback address to use")->capture_default_str();
   run_cmd->add_flag("--no-plot", no_plot, "Do not run scripts/plot.py afterwards");
+  run_cmd->add_flag("--dry-run", dry_run, "Print the plan and the time estimate, start nothing");
+  run_cmd->add_option("--verify-jobs", verify_jobs, "Servers verified at once before measuring (a failure is re-checked alone)")
+      ->capture_default_str()->check(CLI::Range(1, 16));
 
   CLI11_PARSE(app, argc, argv);
 
   try {
     common.servers = split_list(servers_text);
     common.host = host;
+    common.verify_jobs = verify_jobs;
     if (app.got_subcommand("list")) return lab::list_command(common);
     if (app.got_subcommand("verify")) return lab::verify_command(common);
 
@@ -114,6 +121,7 @@ int main(int argc, char** argv) {
     }
     run.command = command;
     run.plot = !no_plot;
+    run.dry_run = dry_run;
     return lab::run_command(run);
   } catch (const std::exception& e) {
     std::cerr << "lab: error: " << e.what() << "\n";

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include "stats.h"
 
@@ -44,24 +45,31 @@ nlohmann::json load_results(const std::filesystem::path& file) {
   } catch (const nlohmann::json::exception& e) {
     throw results_error(file.string() + " is not valid JSON: " + e.what());
   }
-  if (!doc.is_object() || doc.value("schema_version", 0) != results_schema_version)
-    throw results_error(file.string() + ": schema_version is not " +
-                        std::to_string(results_schema_version));
+  const int version = doc.is_object() ? doc.value("schema_version", 0) : 0;
+  if (version != 1 && version != results_schema_version)
+    throw results_error(file.string() + ": schema_version " + std::to_string(version) +
+                        " is neither 1 nor " + std::to_string(results_schema_version));
   if (doc.value("kind", "") != "service") throw results_error(file.string() + ": kind is not \"service\"");
   return doc;
 }
 
-std::string measurement_key::describe() const {
-  std::ostringstream out;
-  out << server << " " << scenario << " c=" << connections;
-  if (pipeline > 1) out << " pipeline=" << pipeline;
-  out << " rep " << repetition + 1;
-  return out.str();
-}
-
-measurement_key key_of(const nlohmann::json& m) {
-  return {m.at("server").get<std::string>(), m.at("scenario").get<std::string>(),
-          m.at("connections").get<int>(), m.value("pipeline", 1), m.at("repetition").get<int>()};
+void upgrade_results(nlohmann::json& doc) {
+  if (doc.value("schema_version", 0) != 1) return;
+  for (auto& m : doc["measurements"]) {
+    m["load"] = "closed";
+    m["generator"] = "wrk";
+    m["rate"] = nullptr;
+    if (m.value("status", "") == "ok") m["offered_rate_rps"] = nullptr;
+  }
+  if (doc.contains("suite") && doc["suite"].contains("scenarios"))
+    for (auto& sc : doc["suite"]["scenarios"]) {
+      sc["load"] = "closed";
+      sc["generator"] = "wrk";
+    }
+  doc["capacity"] = nlohmann::json::array();
+  doc["probes"] = nlohmann::json::array();
+  doc["schema_version"] = results_schema_version;
+  doc["upgraded_from_schema"] = 1;
 }
 
 std::set<measurement_key> finished_measurements(const nlohmann::json& doc) {
@@ -73,14 +81,36 @@ std::set<measurement_key> finished_measurements(const nlohmann::json& doc) {
   return keys;
 }
 
+std::map<std::pair<std::string, std::string>, double> recorded_probes(const nlohmann::json& doc) {
+  std::map<std::pair<std::string, std::string>, double> out;
+  if (doc.contains("probes"))
+    for (const auto& p : doc["probes"])
+      if (p.value("status", "") == "ok" && p["requests_per_s"].is_number())
+        out.emplace(std::make_pair(p["server"].get<std::string>(), p["scenario"].get<std::string>()),
+                    p["requests_per_s"].get<double>());
+  return out;
+}
+
 void drop_unfinished(nlohmann::json& doc) {
   if (!doc.contains("measurements")) return;
-  auto& ms = doc["measurements"];
+  std::set<std::pair<std::string, std::string>> redone;  // (server, scenario) of repetition 0
   nlohmann::json kept = nlohmann::json::array();
-  for (auto& m : ms) {
+  for (auto& m : doc["measurements"]) {
     if (m.value("status", "") == "ok") kept.push_back(std::move(m));
+    else if (m.value("repetition", 0) == 0) redone.emplace(m["server"], m["scenario"]);
   }
-  ms = std::move(kept);
+  doc["measurements"] = std::move(kept);
+  for (const char* array : {"probes", "capacity"}) {
+    if (!doc.contains(array)) continue;
+    nlohmann::json left = nlohmann::json::array();
+    for (auto& e : doc[array]) {
+      const bool failed = std::string(array) == "probes" && e.value("status", "") != "ok";
+      const bool stale = std::string(array) == "capacity" &&
+                         redone.count({e["server"].get<std::string>(), e["scenario"].get<std::string>()});
+      if (!failed && !stale) left.push_back(std::move(e));
+    }
+    doc[array] = std::move(left);
+  }
 }
 
 nlohmann::json make_aggregates(const nlohmann::json& measurements) {
@@ -88,63 +118,74 @@ nlohmann::json make_aggregates(const nlohmann::json& measurements) {
     const nlohmann::json* first = nullptr;
     std::vector<const nlohmann::json*> members;
   };
-  std::vector<std::tuple<std::string, std::string, int, int>> order;
-  std::map<std::tuple<std::string, std::string, int, int>, group> groups;
+  // (server, scenario, load, connections, rate, pipeline): a key without the repetition.
+  using group_key = std::tuple<std::string, std::string, std::string, int, double, int>;
+  std::vector<group_key> order;
+  std::map<group_key, group> groups;
   for (const auto& m : measurements) {
-    if (m.value("status", "") != "ok") continue;
-    auto k = std::make_tuple(m["server"].get<std::string>(), m["scenario"].get<std::string>(),
-                             m["connections"].get<int>(), m.value("pipeline", 1));
-    auto [it, inserted] = groups.try_emplace(k);
+    if (m.value("status", "") != "ok" || m.value("search_step", false)) continue;
+    const auto k = key_of(m);
+    const group_key gk{k.server, k.scenario, k.load, k.connections, k.rate, k.pipeline};
+    auto [it, inserted] = groups.try_emplace(gk);
     if (inserted) {
-      order.push_back(k);
+      order.push_back(gk);
       it->second.first = &m;
     }
     it->second.members.push_back(&m);
   }
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& k : order) {
-    const auto& g = groups[k];
-    std::vector<double> rps, p50, p99, p999, cpu, rss;
-    bool client_bound = false, errors = false, starved = false;
+  for (const auto& gk : order) {
+    const auto& g = groups[gk];
+    std::vector<double> rps, p50, p99, p999, p9999, cpu, rss;
+    bool client_bound = false;
+    std::set<std::string> member_flags;
     for (const auto* m : g.members) {
       rps.push_back((*m)["requests_per_s"].get<double>());
-      p50.push_back((*m)["latency_us"]["p50"].get<double>());
-      p99.push_back((*m)["latency_us"]["p99"].get<double>());
-      p999.push_back((*m)["latency_us"]["p99_9"].get<double>());
+      const auto& lat = (*m)["latency_us"];
+      p50.push_back(lat["p50"].get<double>());
+      p99.push_back(lat["p99"].get<double>());
+      p999.push_back(lat["p99_9"].get<double>());
+      if (lat.contains("p99_99")) p9999.push_back(lat["p99_99"].get<double>());
       const auto& server = (*m)["server_stats"];
       if (server.contains("cpu_us_per_request") && server["cpu_us_per_request"].is_number())
         cpu.push_back(server["cpu_us_per_request"].get<double>());
       if (server.contains("rss_peak_kb") && server["rss_peak_kb"].is_number())
         rss.push_back(server["rss_peak_kb"].get<double>());
       client_bound = client_bound || m->value("client_bound", false);
-      for (const auto& f : (*m)["flags"]) {
-        if (f == "errors") errors = true;
-        if (f == "starved") starved = true;
-      }
+      for (const auto& f : (*m)["flags"]) member_flags.insert(f.get<std::string>());
     }
     const spread rps_spread = summarize(rps);
+    // An aggregate carries a flag if any repetition did; noisy is its own.
     nlohmann::json flags = nlohmann::json::array();
     if (client_bound) flags.push_back("client_bound");
-    if (errors) flags.push_back("errors");
-    if (starved) flags.push_back("starved");
+    for (const char* f : {"errors", "starved", "overloaded"})
+      if (member_flags.count(f)) flags.push_back(f);
     if (is_noisy(rps_spread)) flags.push_back("noisy");
     const auto& first = *g.first;
-    out.push_back({{"server", std::get<0>(k)},
-                   {"model", first["model"]},
-                   {"language", first["language"]},
-                   {"scenario", std::get<1>(k)},
-                   {"path", first["path"]},
-                   {"connections", std::get<2>(k)},
-                   {"pipeline", std::get<3>(k)},
-                   {"repetitions", g.members.size()},
-                   {"requests_per_s", spread_to_json(rps_spread)},
-                   {"latency_p50_us", spread_to_json(summarize(p50))},
-                   {"latency_p99_us", spread_to_json(summarize(p99))},
-                   {"latency_p99_9_us", spread_to_json(summarize(p999))},
-                   {"cpu_us_per_request", cpu.empty() ? nlohmann::json(nullptr) : spread_to_json(summarize(cpu))},
-                   {"rss_peak_kb", rss.empty() ? nlohmann::json(nullptr) : spread_to_json(summarize(rss))},
-                   {"client_bound", client_bound},
-                   {"flags", flags}});
+    const bool open = std::get<2>(gk) == "open";
+    nlohmann::json a = {{"server", std::get<0>(gk)},
+                        {"model", first["model"]},
+                        {"language", first["language"]},
+                        {"scenario", std::get<1>(gk)},
+                        {"path", first["path"]},
+                        {"load", std::get<2>(gk)},
+                        {"generator", first.value("generator", "wrk")},
+                        {"connections", std::get<3>(gk)},
+                        {"rate", open ? nlohmann::json(std::get<4>(gk)) : nlohmann::json(nullptr)},
+                        {"offered_rate_rps", open ? nlohmann::json(std::get<4>(gk)) : nlohmann::json(nullptr)},
+                        {"pipeline", std::get<5>(gk)},
+                        {"repetitions", g.members.size()},
+                        {"requests_per_s", spread_to_json(rps_spread)},
+                        {"latency_p50_us", spread_to_json(summarize(p50))},
+                        {"latency_p99_us", spread_to_json(summarize(p99))},
+                        {"latency_p99_9_us", spread_to_json(summarize(p999))},
+                        {"cpu_us_per_request", cpu.empty() ? nlohmann::json(nullptr) : spread_to_json(summarize(cpu))},
+                        {"rss_peak_kb", rss.empty() ? nlohmann::json(nullptr) : spread_to_json(summarize(rss))},
+                        {"client_bound", client_bound},
+                        {"flags", flags}};
+    if (p9999.size() == g.members.size()) a["latency_p99_99_us"] = spread_to_json(summarize(p9999));
+    if (first.contains("rate_fraction")) a["rate_fraction"] = first["rate_fraction"];
+    out.push_back(std::move(a));
   }
   return out;
 }
@@ -182,9 +223,13 @@ using J = nlohmann::json;
 std::vector<std::string> validate_service_results(const nlohmann::json& doc) {
   checker c;
   if (!doc.is_object()) return {"document is not an object"};
-  if (c.need(doc, "", "schema_version", &J::is_number_integer, "an integer") &&
-      doc["schema_version"] != results_schema_version)
-    c.problems.push_back("schema_version: not " + std::to_string(results_schema_version));
+  int version = 0;
+  if (c.need(doc, "", "schema_version", &J::is_number_integer, "an integer")) {
+    version = doc["schema_version"].get<int>();
+    if (version != 1 && version != results_schema_version)
+      c.problems.push_back("schema_version: not 1 or " + std::to_string(results_schema_version));
+  }
+  const bool v2 = version >= 2;
   if (c.need(doc, "", "kind", &J::is_string, "a string") && doc["kind"] != "service")
     c.problems.push_back("kind: not \"service\"");
   c.need(doc, "", "complete", &J::is_boolean, "a boolean");
@@ -230,14 +275,38 @@ std::vector<std::string> validate_service_results(const nlohmann::json& doc) {
         c.need(m, w, k, &J::is_number_integer, "an integer");
       c.need(m, w, "flags", &J::is_array, "an array");
       c.need(m, w, "reason", &J::is_string, "a string or null", true);
+      bool open = false, wrk = true;
+      if (v2) {
+        if (c.need(m, w, "load", &J::is_string, "a string")) {
+          open = m["load"] == "open";
+          if (!open && m["load"] != "closed") c.problems.push_back(w + "load: not closed|open");
+        }
+        if (c.need(m, w, "generator", &J::is_string, "a string")) wrk = m["generator"] == "wrk";
+        if (open) c.need(m, w, "rate", &J::is_number, "a number (null: a failed point whose rate was never known)", true);
+        else c.need(m, w, "rate", &J::is_null, "null (closed loop)");
+        if (m.contains("search_step")) c.need(m, w, "search_step", &J::is_boolean, "a boolean");
+      }
       if (m.value("status", "") != "ok") continue;
+      if (v2) {
+        if (open) c.need(m, w, "offered_rate_rps", &J::is_number, "a number");
+        else c.need(m, w, "offered_rate_rps", &J::is_null, "null (closed loop)");
+        if (m.contains("send_lag_us") && c.need(m, w, "send_lag_us", &J::is_object, "an object"))
+          for (const char* k : {"p50", "p99", "max"})
+            c.need(m["send_lag_us"], w + "send_lag_us.", k, &J::is_number, "a number");
+        if (m.contains("histogram_file")) c.need(m, w, "histogram_file", &J::is_string, "a string");
+      }
       c.need(m, w, "duration_s", &J::is_number, "a number");
       c.need(m, w, "requests", &J::is_number_integer, "an integer");
       c.need(m, w, "requests_per_s", &J::is_number, "a number");
       c.need(m, w, "client_bound", &J::is_boolean, "a boolean");
-      if (c.need(m, w, "latency_us", &J::is_object, "an object"))
-        for (const char* k : {"p50", "p75", "p90", "p99", "p99_9", "max", "mean", "stdev"})
+      if (c.need(m, w, "latency_us", &J::is_object, "an object")) {
+        for (const char* k : {"p50", "p90", "p99", "p99_9", "max", "mean"})
           c.need(m["latency_us"], w + "latency_us.", k, &J::is_number, "a number");
+        // wrk reports p75 and stdev; lab_load reports p99_99 instead.
+        for (const char* k : {"p75", "stdev"})
+          if (wrk || m["latency_us"].contains(k))
+            c.need(m["latency_us"], w + "latency_us.", k, &J::is_number, "a number");
+      }
       if (c.need(m, w, "errors", &J::is_object, "an object"))
         for (const char* k : {"connect", "read", "write", "timeout", "status"})
           c.need(m["errors"], w + "errors.", k, &J::is_number_integer, "an integer");
@@ -276,6 +345,43 @@ std::vector<std::string> validate_service_results(const nlohmann::json& doc) {
       c.spread(a, w, "rss_peak_kb", true);
       c.need(a, w, "client_bound", &J::is_boolean, "a boolean");
       c.need(a, w, "flags", &J::is_array, "an array");
+      if (v2) {
+        c.need(a, w, "load", &J::is_string, "a string");
+        c.need(a, w, "rate", &J::is_number, "a number or null", true);
+        c.need(a, w, "offered_rate_rps", &J::is_number, "a number or null", true);
+      }
+    }
+  }
+  if (v2 && c.need(doc, "", "probes", &J::is_array, "an array")) {
+    for (size_t i = 0; i < doc["probes"].size(); ++i) {
+      const auto& p = doc["probes"][i];
+      const std::string w = "probes[" + std::to_string(i) + "].";
+      for (const char* k : {"server", "scenario", "path", "status"}) c.need(p, w, k, &J::is_string, "a string");
+      c.need(p, w, "connections", &J::is_number_integer, "an integer");
+      c.need(p, w, "requests_per_s", &J::is_number, "a number or null", true);
+    }
+  }
+  if (v2 && c.need(doc, "", "capacity", &J::is_array, "an array")) {
+    for (size_t i = 0; i < doc["capacity"].size(); ++i) {
+      const auto& e = doc["capacity"][i];
+      const std::string w = "capacity[" + std::to_string(i) + "].";
+      for (const char* k : {"server", "scenario"}) c.need(e, w, k, &J::is_string, "a string");
+      c.need(e, w, "slo_p99_ms", &J::is_number, "a number");
+      for (const char* k : {"probe_rps", "capacity_rps", "first_failing_rps"})
+        c.need(e, w, k, &J::is_number, "a number or null", true);
+      c.need(e, w, "reason", &J::is_string, "a string or null", true);
+      if (c.need(e, w, "status", &J::is_string, "a string") && e["status"] != "ok" &&
+          e["status"] != "none_passed" && e["status"] != "all_passed" && e["status"] != "failed")
+        c.problems.push_back(w + "status: not ok|none_passed|all_passed|failed");
+      if (c.need(e, w, "points", &J::is_array, "an array"))
+        for (size_t k = 0; k < e["points"].size(); ++k) {
+          const auto& pt = e["points"][k];
+          const std::string pw = w + "points[" + std::to_string(k) + "].";
+          c.need(pt, pw, "rate", &J::is_number, "a number");
+          c.need(pt, pw, "p99_us", &J::is_number, "a number");
+          c.need(pt, pw, "overloaded", &J::is_boolean, "a boolean");
+          c.need(pt, pw, "passed", &J::is_boolean, "a boolean");
+        }
     }
   }
   if (c.need(doc, "", "startup", &J::is_array, "an array")) {
@@ -292,6 +398,63 @@ std::vector<std::string> validate_service_results(const nlohmann::json& doc) {
     }
   }
   return c.problems;
+}
+
+void run_document::save() {
+  doc_["aggregates"] = make_aggregates(doc_["measurements"]);
+  write_json_atomically(file(), doc_);
+}
+
+nlohmann::json& run_document::server_entry(const std::string& name) {
+  for (auto& s : doc_["servers"])
+    if (s["name"] == name) return s;
+  throw std::logic_error("no server entry " + name);
+}
+
+void run_document::add_measurement(nlohmann::json record) {
+  doc_["measurements"].push_back(std::move(record));
+  save();
+}
+
+std::optional<double> run_document::probe_rps(const std::string& server,
+                                              const std::string& scenario) const {
+  if (!doc_.contains("probes")) return std::nullopt;
+  for (const auto& p : doc_["probes"])
+    if (p["server"] == server && p["scenario"] == scenario && p["status"] == "ok" &&
+        p["requests_per_s"].is_number())
+      return p["requests_per_s"].get<double>();
+  return std::nullopt;
+}
+
+void run_document::add_probe(nlohmann::json probe) {
+  if (!doc_.contains("probes")) doc_["probes"] = nlohmann::json::array();
+  doc_["probes"].push_back(std::move(probe));
+  save();
+}
+
+const nlohmann::json* run_document::capacity(const std::string& server,
+                                             const std::string& scenario) const {
+  if (!doc_.contains("capacity")) return nullptr;
+  for (const auto& e : doc_["capacity"])
+    if (e["server"] == server && e["scenario"] == scenario) return &e;
+  return nullptr;
+}
+
+void run_document::add_capacity(nlohmann::json entry) {
+  if (!doc_.contains("capacity")) doc_["capacity"] = nlohmann::json::array();
+  doc_["capacity"].push_back(std::move(entry));
+  save();
+}
+
+std::vector<const nlohmann::json*> run_document::measurements_of(const std::string& server,
+                                                                 const std::string& scenario,
+                                                                 int repetition) const {
+  std::vector<const nlohmann::json*> out;
+  for (const auto& m : doc_["measurements"])
+    if (m["server"] == server && m["scenario"] == scenario && m["repetition"] == repetition &&
+        m.value("status", "") == "ok")
+      out.push_back(&m);
+  return out;
 }
 
 }  // namespace lab

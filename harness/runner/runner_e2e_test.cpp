@@ -1,6 +1,8 @@
 // End-to-end tests of lab_harness and of wrk through report.lua, over real sockets and real
 // processes: a 1-second suite on two servers checked against the schema, an interrupted run
-// that must leave a valid file and no process behind, and its --resume.
+// that must leave a valid file and no process behind, and its --resume (of the file turned
+// back into schema version 1, which --resume upgrades); a server dying under load; --dry-run;
+// and, when lab_load is built, a short open-loop suite on event_loop.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -18,6 +20,7 @@
 #include "canary.h"
 #include "process.h"
 #include "results.h"
+#include "suite.h"
 #include "wrk.h"
 
 namespace fs = std::filesystem;
@@ -227,18 +230,18 @@ TEST(RunnerCanary, FlagsThreadPoolStarvingConnectionsButNotEventLoop) {
          "--threads", "2", "--idle-timeout", "30"},
         so);
     ASSERT_TRUE(lab::wait_until_accepting("127.0.0.1", port, std::chrono::seconds(10), &server));
-    lab::wrk_job job;
-    job.url = "http://127.0.0.1:" + std::to_string(port) + "/plaintext";
-    job.connections = 8;
-    job.threads = 1;
-    job.duration_s = 2;
-    job.script = root() / "harness" / "runner" / "report.lua";
-    job.output = dir / (name + ".wrk.json");
-    job.console_log = dir / (name + ".wrk.txt");
-    auto run = lab::run_wrk_with_canary(job, "127.0.0.1", port, "/plaintext");
+    lab::wrk_generator wrk(root() / "harness" / "runner" / "report.lua");
+    lab::load_request request;
+    request.url = "http://127.0.0.1:" + std::to_string(port) + "/plaintext";
+    request.level = lab::load_level::closed_loop(8);
+    request.threads = 1;
+    request.duration_s = 2;
+    request.logs = dir;
+    request.log_stem = name;
+    auto run = lab::run_with_canary(wrk, request, "127.0.0.1", port, "/plaintext");
     const auto& c = run.canary;
     SCOPED_TRACE(c.to_json().dump());
-    EXPECT_GT(run.wrk.result.requests, 100u);  // the served connections do get answers
+    EXPECT_GT(run.load.responses, 100u);  // the served connections do get answers
     EXPECT_GE(c.requests_sent, 1);
     if (name == "thread_pool") {
       EXPECT_TRUE(run.starved);
@@ -246,8 +249,10 @@ TEST(RunnerCanary, FlagsThreadPoolStarvingConnectionsButNotEventLoop) {
       // milliseconds between wrk closing its connections and the probe being stopped.
       EXPECT_LE(c.responses, 1);
       EXPECT_GT(c.max_wait_ms, 1200);
-      if (c.first_response_ms) EXPECT_GT(*c.first_response_ms, 1200);
-      EXPECT_EQ(run.wrk.result.errors.total(), 0u);  // what wrk alone would have shown
+      if (c.first_response_ms) {
+        EXPECT_GT(*c.first_response_ms, 1200);
+      }
+      EXPECT_EQ(run.load.errors.total(), 0u);  // what wrk alone would have shown
     } else {
       EXPECT_FALSE(run.starved);
       ASSERT_TRUE(c.first_response_ms);
@@ -322,9 +327,14 @@ TEST(RunnerHarness, EndToEndOneSecondSuiteOnTwoServers) {
   ASSERT_EQ(doc["servers"].size(), 2u);
   for (const auto& s : doc["servers"]) EXPECT_EQ(s["status"], "ok") << s.dump();
   ASSERT_EQ(doc["measurements"].size(), 4u);  // 2 servers x (plaintext c=8, sleep c=8)
+  EXPECT_EQ(doc["schema_version"], 2);
+  for (const auto& s : doc["servers"]) EXPECT_EQ(s["verification"], "ok") << s.dump();
   for (const auto& m : doc["measurements"]) {
     SCOPED_TRACE(m.dump());
     EXPECT_EQ(m["status"], "ok");
+    EXPECT_EQ(m["load"], "closed");
+    EXPECT_EQ(m["generator"], "wrk");
+    EXPECT_TRUE(m["rate"].is_null());
     EXPECT_GT(m["requests"].get<double>(), 0);
     EXPECT_GT(m["requests_per_s"].get<double>(), 0);
     EXPECT_GT(m["server_stats"]["rss_peak_kb"].get<double>(), 0);
@@ -391,6 +401,18 @@ TEST(RunnerHarness, InterruptedRunStaysValidAndResumes) {
   ASSERT_GE(finished_before.size(), 1u);
   ASSERT_LT(finished_before.size(), 4u) << "interrupted too late to test resume";
   const json first = doc["measurements"][0];
+  // Turn the file back into what version 1 wrote: --resume must read it and upgrade it.
+  doc["schema_version"] = 1;
+  doc.erase("probes");
+  doc.erase("capacity");
+  for (auto& m : doc["measurements"])
+    for (const char* k : {"load", "generator", "rate", "offered_rate_rps"}) m.erase(k);
+  for (auto& a : doc["aggregates"])
+    for (const char* k : {"load", "generator", "rate", "offered_rate_rps"}) a.erase(k);
+  for (auto& sc : doc["suite"]["scenarios"])
+    for (const char* k : {"load", "generator"}) sc.erase(k);
+  EXPECT_EQ(lab::validate_service_results(doc), std::vector<std::string>{});
+  lab::write_json_atomically(results, doc);
 
   auto resumed = start_harness({"run", "--resume", results.parent_path().string(), "--no-plot"},
                                out / "resume.log");
@@ -404,6 +426,9 @@ TEST(RunnerHarness, InterruptedRunStaysValidAndResumes) {
   EXPECT_EQ(lab::finished_measurements(doc).size(), 4u);
   EXPECT_EQ(doc["measurements"][0], first) << "a finished measurement was redone";
   EXPECT_NE(read_file(out / "resume.log.err").find("resuming"), std::string::npos);
+  EXPECT_NE(read_file(out / "resume.log.err").find("schema version 1: upgrading"), std::string::npos);
+  EXPECT_EQ(doc["schema_version"], 2);
+  EXPECT_EQ(doc["upgraded_from_schema"], 1);
   EXPECT_EQ(live_children_of_this_process(), std::vector<std::string>{});
   fs::remove_all(out);
 }
@@ -460,4 +485,65 @@ TEST(RunnerHarness, ServerDyingDuringAMeasurementIsRecordedAndTheRunGoesOn) {
   EXPECT_NE(read_file(only_run_folder(out) / "summary.md").find("server_died"), std::string::npos);
   EXPECT_EQ(live_children_of_this_process(), std::vector<std::string>{});
   fs::remove_all(lab_root);
+}
+
+TEST(RunnerHarness, DryRunPrintsThePlanAndStartsNothing) {
+  auto dir = temp_dir("dry");
+  std::vector<std::string> argv = {(bin() / "lab_harness").string(), "run", "--suite", "latency",
+                                   "--servers", "event_loop", "--dry-run", "--out", (dir / "out").string()};
+  lab::spawn_options options;
+  options.cwd = root();
+  options.stdout_path = dir / "log";
+  options.stderr_path = dir / "log.err";
+  auto child = lab::child_process::spawn(argv, options);
+  auto status = child.wait_for(std::chrono::seconds(30));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << read_file(dir / "log.err");
+  const std::string text = read_file(dir / "log");
+  EXPECT_NE(text.find("lab: suite latency: 1 servers"), std::string::npos) << text;
+  EXPECT_NE(text.find("open loop (lab_load"), std::string::npos) << text;
+  EXPECT_NE(text.find("x a capacity probe (wrk"), std::string::npos) << text;
+  EXPECT_NE(text.find("lab: estimated time: "), std::string::npos) << text;
+  EXPECT_NE(text.find("nothing was started"), std::string::npos) << text;
+  EXPECT_FALSE(fs::exists(dir / "out"));  // no run folder
+  fs::remove_all(dir);
+}
+
+TEST(RunnerHarness, OpenLoopSuiteOnEventLoop) {
+  if (!fs::exists(bin() / "event_loop")) GTEST_SKIP() << "event_loop not built in " << bin();
+  if (!fs::exists(bin() / "lab_load")) GTEST_SKIP() << "lab_load not built in " << bin();
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  auto out = temp_dir("open");
+  // Two 1 s open-loop points at fractions of a 1 s probe, and the capacity at a generous SLO.
+  std::ofstream(out / "suite.json")
+      << R"({"name": "open", "duration_s": 1, "warmup_s": 0.2, "primer_s": 0.2, "startup_runs": 0,
+             "scenarios": [{"name": "plaintext_latency", "path": "/plaintext", "load": "open",
+                            "rate_fractions": [0.05, 0.1], "slo_p99_ms": 1000, "connections": [64],
+                            "probe": {"connections": 8, "duration_s": 1}}]})";
+  auto harness = start_harness({"run", "--suite", (out / "suite.json").string(), "--servers", "event_loop",
+                                "--seed", "3", "--no-plot", "--out", (out / "runs").string()},
+                               out / "harness.log");
+  auto status = harness.wait_for(std::chrono::seconds(120));
+  ASSERT_TRUE(status.has_value()) << "harness did not finish in 120 s";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+      << harness.describe_exit() << "\n" << read_file(out / "harness.log.err");
+  const auto folder = only_run_folder(out / "runs");
+  ASSERT_FALSE(folder.empty());
+  auto doc = lab::load_results(folder / "results.json");
+  EXPECT_EQ(lab::validate_service_results(doc), std::vector<std::string>{});
+  ASSERT_EQ(doc["probes"].size(), 1u);
+  EXPECT_EQ(doc["probes"][0]["status"], "ok");
+  ASSERT_EQ(doc["measurements"].size(), 2u);
+  for (const auto& m : doc["measurements"]) {
+    SCOPED_TRACE(m.dump());
+    EXPECT_EQ(m["status"], "ok");
+    EXPECT_EQ(m["generator"], "lab_load");
+    EXPECT_TRUE(m.contains("send_lag_us"));
+    EXPECT_TRUE(fs::exists(folder / m["histogram_file"].get<std::string>()));
+  }
+  ASSERT_EQ(doc["capacity"].size(), 1u);
+  EXPECT_NE(doc["capacity"][0]["status"], "failed") << doc["capacity"][0].dump();
+  EXPECT_NE(read_file(folder / "summary.md").find("open loop (lab_load, offered rate)"), std::string::npos);
+  EXPECT_EQ(live_children_of_this_process(), std::vector<std::string>{});
+  fs::remove_all(out);
 }

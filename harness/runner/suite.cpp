@@ -56,6 +56,21 @@ int positive_int(const nlohmann::json& j, const char* key, int fallback, const s
 
 }  // namespace
 
+const char* to_string(load_kind kind) { return kind == load_kind::open ? "open" : "closed"; }
+
+int scenario::connection_cap() const {
+  return connections.empty() ? default_open_connection_cap : connections.front();
+}
+
+double measurement_seconds(const suite& s, const scenario& sc) {
+  return sc.duration_s ? std::min(*sc.duration_s, s.duration_s) : s.duration_s;
+}
+
+size_t scenario::level_count() const {
+  if (!is_open()) return connections.size();
+  return rates.empty() ? rate_fractions.size() : rates.size();
+}
+
 suite parse_suite(const nlohmann::json& j, const std::string& source) {
   check_fields(j,
                {"name", "description", "duration_s", "warmup_s", "primer_s", "timeout_s",
@@ -87,7 +102,10 @@ suite parse_suite(const nlohmann::json& j, const std::string& source) {
   for (size_t i = 0; i < j["scenarios"].size(); ++i) {
     const auto& sj = j["scenarios"][i];
     const std::string where = "scenarios[" + std::to_string(i) + "].";
-    check_fields(sj, {"name", "path", "pipeline", "connections", "wrk_threads"}, source, where);
+    check_fields(sj,
+                 {"name", "path", "load", "generator", "pipeline", "connections", "wrk_threads",
+                  "rates", "rate_fractions", "slo_p99_ms", "capacity_search", "probe", "duration_s"},
+                 source, where);
     scenario sc;
     if (!sj.contains("name") || !sj["name"].is_string() ||
         !std::regex_match(sj["name"].get<std::string>(), std::regex("[a-z0-9_]+")))
@@ -98,18 +116,97 @@ suite parse_suite(const nlohmann::json& j, const std::string& source) {
         sj["path"].get<std::string>()[0] != '/')
       fail(source, where + "path", "required, a request target starting with '/'");
     sc.path = sj["path"];
+    if (sj.contains("load")) {
+      if (sj["load"] == "open") sc.load = load_kind::open;
+      else if (sj["load"] != "closed") fail(source, where + "load", "must be \"closed\" or \"open\"");
+    }
+    if (sj.contains("duration_s")) {
+      const auto& d = sj["duration_s"];
+      if (!d.is_number() || d.get<double>() < 1 || d.get<double>() != std::floor(d.get<double>()))
+        fail(source, where + "duration_s", "must be a whole number of seconds >= 1 (wrk's -d takes no fractions)");
+      sc.duration_s = d.get<double>();
+    }
     sc.pipeline = positive_int(sj, "pipeline", 1, source + " " + where, 1);
     sc.wrk_threads = positive_int(sj, "wrk_threads", 0, source + " " + where, 0);
-    if (!sj.contains("connections") || !sj["connections"].is_array() || sj["connections"].empty())
-      fail(source, where + "connections", "required, a non-empty array of integers >= 1");
-    int previous = 0;
-    for (const auto& c : sj["connections"]) {
-      if (!c.is_number_integer() || c.get<long long>() < 1 || c.get<long long>() > 100000)
-        fail(source, where + "connections", "each level must be an integer in 1..100000");
-      int level = c.get<int>();
-      if (level <= previous) fail(source, where + "connections", "levels must be strictly ascending");
-      previous = level;
-      sc.connections.push_back(level);
+    sc.generator = sc.is_open() ? "lab_load" : "wrk";
+    if (sj.contains("generator")) {
+      if (sj["generator"] != "wrk" && sj["generator"] != "lab_load")
+        fail(source, where + "generator", "must be \"wrk\" or \"lab_load\"");
+      sc.generator = sj["generator"];
+      if (sc.is_open() && sc.generator != "lab_load")
+        fail(source, where + "generator", "an open-loop scenario needs lab_load (wrk is closed-loop only)");
+      if (sc.generator == "lab_load" && sc.pipeline > 1)
+        fail(source, where + "generator", "lab_load does not pipeline; use wrk for pipeline > 1");
+    }
+    const bool has_connections = sj.contains("connections");
+    if (has_connections) {
+      if (!sj["connections"].is_array() || sj["connections"].empty())
+        fail(source, where + "connections", "a non-empty array of integers >= 1");
+      int previous = 0;
+      for (const auto& c : sj["connections"]) {
+        if (!c.is_number_integer() || c.get<long long>() < 1 || c.get<long long>() > 100000)
+          fail(source, where + "connections", "each level must be an integer in 1..100000");
+        int level = c.get<int>();
+        if (level <= previous) fail(source, where + "connections", "levels must be strictly ascending");
+        previous = level;
+        sc.connections.push_back(level);
+      }
+    }
+    if (!sc.is_open()) {
+      if (!has_connections)
+        fail(source, where + "connections", "required, a non-empty array of integers >= 1");
+      for (const char* open_only : {"rates", "rate_fractions", "slo_p99_ms", "capacity_search", "probe"})
+        if (sj.contains(open_only))
+          fail(source, where + open_only, "only for an open-loop scenario (\"load\": \"open\")");
+    } else {
+      if (sc.pipeline > 1) fail(source, where + "pipeline", "an open-loop scenario does not pipeline");
+      if (sj.contains("wrk_threads")) fail(source, where + "wrk_threads", "not for an open-loop scenario");
+      if (sc.connections.size() > 1)
+        fail(source, where + "connections", "an open-loop scenario takes one value: lab_load's connection cap");
+      if (sc.connections.empty()) sc.connections = {default_open_connection_cap};
+      if (sj.contains("rates") == sj.contains("rate_fractions"))
+        fail(source, where + "rates", "an open-loop scenario needs exactly one of rates (req/s) and rate_fractions");
+      const bool fractions = sj.contains("rate_fractions");
+      const char* key = fractions ? "rate_fractions" : "rates";
+      const auto& values = sj[key];
+      if (!values.is_array() || values.empty())
+        fail(source, where + key, "a non-empty array of ascending positive numbers");
+      double previous = 0;
+      for (const auto& v : values) {
+        if (!v.is_number() || v.get<double>() <= 0)
+          fail(source, where + key, "each value must be a positive number");
+        const double d = v.get<double>();
+        if (fractions && d > 10) fail(source, where + key, "fractions of the probe's capacity must be <= 10");
+        if (!fractions && (d < 1 || d > 10000000))
+          fail(source, where + key, "each rate must be in 1..10000000 req/s");
+        if (d <= previous) fail(source, where + key, "values must be strictly ascending");
+        previous = d;
+        (fractions ? sc.rate_fractions : sc.rates).push_back(d);
+      }
+      if (sj.contains("slo_p99_ms")) {
+        if (!sj["slo_p99_ms"].is_number() || sj["slo_p99_ms"].get<double>() <= 0)
+          fail(source, where + "slo_p99_ms", "must be a positive number of milliseconds");
+        sc.slo_p99_ms = sj["slo_p99_ms"].get<double>();
+      }
+      if (sj.contains("capacity_search")) {
+        check_fields(sj["capacity_search"], {"steps"}, source, where + "capacity_search.");
+        if (!sc.slo_p99_ms)
+          fail(source, where + "capacity_search", "needs slo_p99_ms (the search looks for the SLO's edge)");
+        sc.capacity_search_steps = positive_int(sj["capacity_search"], "steps", 0,
+                                                source + " " + where + "capacity_search.", 0);
+        if (sc.capacity_search_steps > 10)
+          fail(source, where + "capacity_search.steps", "at most 10 bisection steps");
+      }
+      if (sj.contains("probe")) {
+        if (!fractions) fail(source, where + "probe", "only with rate_fractions (absolute rates need no probe)");
+        check_fields(sj["probe"], {"connections", "duration_s"}, source, where + "probe.");
+        sc.probe.connections = positive_int(sj["probe"], "connections", sc.probe.connections,
+                                            source + " " + where + "probe.", 1);
+        sc.probe.duration_s = positive_number(sj["probe"], "duration_s", sc.probe.duration_s, false,
+                                              source + " " + where + "probe.", false);
+        if (sc.probe.duration_s < 1 || sc.probe.duration_s != std::floor(sc.probe.duration_s))
+          fail(source, where + "probe.duration_s", "must be a whole number of seconds >= 1 (wrk)");
+      }
     }
     s.scenarios.push_back(std::move(sc));
   }
@@ -119,9 +216,18 @@ suite parse_suite(const nlohmann::json& j, const std::string& source) {
 nlohmann::json suite_to_json(const suite& s) {
   nlohmann::json scenarios = nlohmann::json::array();
   for (const auto& sc : s.scenarios) {
-    nlohmann::json sj = {{"name", sc.name}, {"path", sc.path}, {"pipeline", sc.pipeline},
+    nlohmann::json sj = {{"name", sc.name}, {"path", sc.path}, {"load", to_string(sc.load)},
+                         {"generator", sc.generator}, {"pipeline", sc.pipeline},
                          {"connections", sc.connections}};
     if (sc.wrk_threads > 0) sj["wrk_threads"] = sc.wrk_threads;
+    if (!sc.rates.empty()) sj["rates"] = sc.rates;
+    if (!sc.rate_fractions.empty()) {
+      sj["rate_fractions"] = sc.rate_fractions;
+      sj["probe"] = {{"connections", sc.probe.connections}, {"duration_s", sc.probe.duration_s}};
+    }
+    if (sc.slo_p99_ms) sj["slo_p99_ms"] = *sc.slo_p99_ms;
+    if (sc.capacity_search_steps > 0) sj["capacity_search"] = {{"steps", sc.capacity_search_steps}};
+    if (sc.duration_s) sj["duration_s"] = *sc.duration_s;
     scenarios.push_back(sj);
   }
   return {{"name", s.name},         {"description", s.description},

@@ -49,21 +49,24 @@ std::string summary_markdown(const json& doc) {
       << ctx["cpu_layout"]["client_cpus"].dump() << ", seed " << ctx["seed"].dump() << ", "
       << doc["suite"].value("duration_s", 0.0) << " s per measurement, "
       << (reps > 1 ? "median (min–max) of " + std::to_string(reps) + " repetitions" : "1 repetition")
-      << ". `client_bound`: wrk's CPUs were ≥ 90 % busy, so the server may be "
-         "faster than shown. `starved`: a connection opened during the run waited too long "
-         "without an answer (below).\n";
+      << ". `client_bound`: the load generator was the limit (closed loop: its CPUs ≥ 90 % "
+         "busy; open loop: its send lag p99 > 1 ms), so the server may be faster than shown. "
+         "`starved`: a connection opened during the run waited too long without an answer "
+         "(below). `overloaded` (open loop): the server answered < 95 % of the offered rate.\n";
 
   // Group aggregates by (scenario, pipeline, connections) in suite order.
   std::vector<std::tuple<std::string, int, int>> order;
   if (doc["suite"].contains("scenarios"))
     for (const auto& sc : doc["suite"]["scenarios"])
-      for (const auto& c : sc["connections"])
-        order.emplace_back(sc["name"].get<std::string>(), sc.value("pipeline", 1), c.get<int>());
+      if (sc.value("load", "closed") != "open")
+        for (const auto& c : sc["connections"])
+          order.emplace_back(sc["name"].get<std::string>(), sc.value("pipeline", 1), c.get<int>());
   for (const auto& [scenario, pipeline, connections] : order) {
     std::vector<const json*> rows;
     std::string path;
     for (const auto& a : doc["aggregates"]) {
-      if (a["scenario"] == scenario && a["connections"] == connections && a.value("pipeline", 1) == pipeline) {
+      if (a.value("load", "closed") == "closed" && a["scenario"] == scenario &&
+          a["connections"] == connections && a.value("pipeline", 1) == pipeline) {
         rows.push_back(&a);
         path = a.value("path", "");
       }
@@ -87,6 +90,54 @@ std::string summary_markdown(const json& doc) {
     }
   }
 
+  // Open-loop scenarios: per server, its points by offered rate (achieved next to it, never
+  // instead of it).
+  if (doc["suite"].contains("scenarios"))
+    for (const auto& sc : doc["suite"]["scenarios"]) {
+      if (sc.value("load", "closed") != "open") continue;
+      const std::string name = sc["name"].get<std::string>();
+      std::vector<const json*> rows;
+      for (const auto& a : doc["aggregates"])
+        if (a.value("load", "closed") == "open" && a["scenario"] == name) rows.push_back(&a);
+      if (rows.empty()) continue;
+      std::stable_sort(rows.begin(), rows.end(), [](const json* a, const json* b) {
+        if ((*a)["server"] != (*b)["server"]) return (*a)["server"].get<std::string>() < (*b)["server"].get<std::string>();
+        return (*a)["rate"].get<double>() < (*b)["rate"].get<double>();
+      });
+      out << "\n## " << name << " — `" << sc.value("path", "") << "`, open loop (lab_load, offered rate)\n\n"
+          << "| server | offered req/s | achieved req/s | p50 ms | p99 ms | p99.9 ms | CPU µs/req | flags |\n"
+          << "|---|---|---|---|---|---|---|---|\n";
+      for (const json* a : rows)
+        out << "| " << (*a)["server"].get<std::string>() << " | " << fmt("%.0f", (*a)["rate"].get<double>())
+            << " | " << with_range((*a)["requests_per_s"], "%.0f") << " | "
+            << median_of((*a)["latency_p50_us"], "%.2f", 1e-3) << " | "
+            << median_of((*a)["latency_p99_us"], "%.2f", 1e-3) << " | "
+            << median_of((*a)["latency_p99_9_us"], "%.2f", 1e-3) << " | "
+            << median_of((*a)["cpu_us_per_request"], "%.1f") << " | " << flags_of((*a)["flags"]) << " |\n";
+    }
+
+  if (doc.contains("capacity") && !doc["capacity"].empty()) {
+    out << "\n## Capacity at SLO — the highest offered rate with p99 under the SLO, not overloaded\n\n"
+        << "| server | scenario | SLO p99 ms | capacity req/s | first failing req/s | probe req/s | status |\n"
+        << "|---|---|---|---|---|---|---|\n";
+    std::vector<const json*> rows;
+    for (const auto& e : doc["capacity"]) rows.push_back(&e);
+    std::stable_sort(rows.begin(), rows.end(), [](const json* a, const json* b) {
+      if ((*a)["scenario"] != (*b)["scenario"]) return (*a)["scenario"].get<std::string>() < (*b)["scenario"].get<std::string>();
+      auto cap = [](const json* e) { return (*e)["capacity_rps"].is_number() ? (*e)["capacity_rps"].get<double>() : -1.0; };
+      return cap(a) > cap(b);
+    });
+    auto rate_or_dash = [](const json& v) { return v.is_number() ? fmt("%.0f", v.get<double>()) : std::string("–"); };
+    for (const json* e : rows) {
+      const std::string status = (*e)["status"].get<std::string>();
+      out << "| " << (*e)["server"].get<std::string>() << " | " << (*e)["scenario"].get<std::string>() << " | "
+          << fmt("%g", (*e)["slo_p99_ms"].get<double>()) << " | "
+          << (status == "all_passed" ? "≥ " : "") << rate_or_dash((*e)["capacity_rps"]) << " | "
+          << rate_or_dash((*e)["first_failing_rps"]) << " | " << rate_or_dash((*e)["probe_rps"]) << " | "
+          << status << ((*e)["reason"].is_string() ? ": " + (*e)["reason"].get<std::string>() : "") << " |\n";
+    }
+  }
+
   // The canary (docs/harness.md): wrk never reports a connection that gets no response at all.
   // One line per server and scenario, not per measurement: a full run flags well over a
   // hundred measurements, and what a reader needs is where it happens and how often.
@@ -95,11 +146,15 @@ std::string summary_markdown(const json& doc) {
     double longest_wait_ms = 0;
   };
   std::vector<std::pair<std::string, std::string>> starved_order;  // (server, scenario)
-  std::map<std::pair<std::string, std::string>, std::map<int, starved_level>> levels;
+  // Levels by connections (closed loop) or offered rate (open loop), ascending.
+  std::map<std::pair<std::string, std::string>, std::map<double, starved_level>> levels;
+  std::map<std::pair<std::string, std::string>, bool> open_loop;
   for (const auto& m : doc["measurements"]) {
     if (m["status"] != "ok" || !m.contains("canary")) continue;
     const std::pair<std::string, std::string> key{m["server"].get<std::string>(), m["scenario"].get<std::string>()};
-    auto& level = levels[key][m["connections"].get<int>()];
+    const bool open = m.value("load", "closed") == "open" && m["rate"].is_number();
+    open_loop[key] = open;
+    auto& level = levels[key][open ? m["rate"].get<double>() : m["connections"].get<double>()];
     ++level.measured;
     bool flagged = false;
     for (const auto& f : m["flags"]) flagged = flagged || f == "starved";
@@ -120,9 +175,9 @@ std::string summary_markdown(const json& doc) {
   for (const auto& key : starved_order) {
     starved << "- " << key.first << " " << key.second << ":";
     const char* separator = " ";
-    for (const auto& [connections, level] : levels[key]) {
+    for (const auto& [value, level] : levels[key]) {
       if (level.starved == 0) continue;
-      starved << separator << "c=" << connections << " in " << level.starved << " of " << level.measured
+      starved << separator << (open_loop[key] ? fmt("%.0f req/s", value) : fmt("c=%.0f", value)) << " in " << level.starved << " of " << level.measured
               << " repetition" << (level.measured == 1 ? "" : "s") << " (longest wait "
               << fmt("%.1f", level.longest_wait_ms / 1000) << " s";
       if (level.never_answered > 0) starved << ", never answered in " << level.never_answered;
@@ -171,9 +226,24 @@ std::string summary_markdown(const json& doc) {
   for (const auto& m : doc["measurements"])
     if (m["status"] != "ok")
       problems << "- " << m["server"].get<std::string>() << " " << m["scenario"].get<std::string>()
-               << " c=" << m["connections"].get<int>() << " rep " << m["repetition"].get<int>() + 1
+               << (m.value("load", "closed") == "open"
+                       ? (m["rate"].is_number() ? " " + fmt("%.0f", m["rate"].get<double>()) + " req/s"
+                                                : std::string(" (rate unknown)"))
+                       : " c=" + std::to_string(m["connections"].get<int>()))
+               << (m.value("search_step", false) ? " (capacity search)" : "")
+               << " rep " << m["repetition"].get<int>() + 1
                << ": " << (m["reason"].is_string() ? m["reason"].get<std::string>() : "")
                << (m["flags"].empty() ? "" : " [" + flags_of(m["flags"]) + "]") << "\n";
+  if (doc.contains("probes"))
+    for (const auto& p : doc["probes"])
+      if (p.value("status", "ok") != "ok")
+        problems << "- capacity probe " << p["server"].get<std::string>() << " " << p["scenario"].get<std::string>()
+                 << ": " << (p["reason"].is_string() ? p["reason"].get<std::string>() : "") << "\n";
+  for (const auto& s : doc["servers"])
+    if (s.contains("unclean_stops"))
+      for (const auto& u : s["unclean_stops"])
+        problems << "- server " << s["name"].get<std::string>() << " did not stop cleanly after repetition "
+                 << u["repetition"].get<int>() + 1 << ": " << u["exit"].get<std::string>() << "\n";
   for (const auto& s : doc["startup"])
     if (s.value("status", "ok") != "ok")
       problems << "- cold start " << s["server"].get<std::string>() << ": "

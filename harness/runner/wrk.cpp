@@ -1,6 +1,5 @@
 #include "wrk.h"
 
-#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -27,13 +26,6 @@ uint64_t count_at(const nlohmann::json& j, const char* key, const std::string& w
   double d = number_at(j, key, where);
   if (d < 0 || d != std::floor(d)) throw wrk_error("wrk report: " + where + key + " is not a count");
   return static_cast<uint64_t>(d);
-}
-
-double children_cpu_s() {
-  rusage usage{};
-  getrusage(RUSAGE_CHILDREN, &usage);
-  return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec +
-         usage.ru_stime.tv_usec / 1e6;
 }
 
 std::string seconds_arg(double s) {
@@ -116,7 +108,7 @@ wrk_run run_wrk(const wrk_job& job) {
   std::error_code ec;
   std::filesystem::remove(job.output, ec);
   const auto options = wrk_spawn_options(job);
-  const double cpu_before = children_cpu_s();
+  const double cpu_before = reaped_children_cpu_s();
   const auto start = std::chrono::steady_clock::now();
   auto child = child_process::spawn(wrk_argv(job), options);
   const auto limit = std::chrono::milliseconds(
@@ -128,7 +120,7 @@ wrk_run run_wrk(const wrk_job& job) {
     throw wrk_error("wrk did not finish within " + std::to_string(limit.count()) + " ms; killed");
   }
   run.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  run.client_cpu_s = children_cpu_s() - cpu_before;
+  run.client_cpu_s = reaped_children_cpu_s() - cpu_before;
   if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0)
     throw wrk_error("wrk " + child.describe_exit() + ": " + tail_file(job.console_log, 500));
   std::ifstream in(job.output);
@@ -138,6 +130,60 @@ wrk_run run_wrk(const wrk_job& job) {
   text << in.rdbuf();
   run.result = parse_wrk_report(text.str());
   return run;
+}
+
+wrk_job wrk_generator::job_for(const load_request& request) const {
+  if (request.level.open)
+    throw load_error("wrk is a closed-loop generator: it cannot offer a rate (use lab_load)");
+  wrk_job job;
+  job.url = request.url;
+  job.connections = request.level.connections;
+  job.threads = request.threads;
+  job.pipeline = request.pipeline;
+  job.duration_s = request.duration_s;
+  job.timeout_s = request.timeout_s;
+  job.cpus = request.cpus;
+  job.script = script_;
+  job.output = request.logs / (request.log_stem + ".wrk.json");
+  job.console_log = request.logs / (request.log_stem + ".wrk.txt");
+  return job;
+}
+
+load_result to_load_result(const wrk_run& run, int threads) {
+  const auto& r = run.result;
+  load_result out;
+  out.generator = "wrk";
+  out.duration_s = r.duration_s;
+  out.requests = out.responses = r.requests;
+  out.bytes = r.bytes;
+  out.errors = {r.errors.connect, r.errors.read, r.errors.write, r.errors.timeout, r.errors.status};
+  out.latency.p50 = r.latency.p50;
+  out.latency.p75 = r.latency.p75;
+  out.latency.p90 = r.latency.p90;
+  out.latency.p99 = r.latency.p99;
+  out.latency.p99_9 = r.latency.p99_9;
+  out.latency.max = r.latency.max;
+  out.latency.mean = r.latency.mean;
+  out.latency.stdev = r.latency.stdev;
+  out.latency_reachable_fraction = r.latency_reachable_fraction;
+  out.client_cpu_s = run.client_cpu_s;
+  out.wall_s = run.wall_s;
+  out.threads = threads;
+  out.achieved_rps = r.requests_per_s();
+  return out;
+}
+
+load_result wrk_generator::run(const load_request& request) {
+  const auto job = job_for(request);
+  return to_load_result(run_wrk(job), std::max(1, std::min(job.threads, job.connections)));
+}
+
+void wrk_generator::load_only(const load_request& request, double seconds) {
+  try {
+    run_wrk_load(job_for(request), seconds);
+  } catch (const std::exception&) {
+    // Primer and warm-up results are not used; a failing server shows up when measured.
+  }
 }
 
 }  // namespace lab

@@ -1,6 +1,7 @@
 // Running wrk and reading its results. wrk is started pinned to the client CPUs with
 // harness/runner/report.lua, whose done() hook writes JSON to a file; this module parses that
-// file and never wrk's console text. Not thread-safe (one wrk at a time).
+// file and never wrk's console text. wrk_generator is wrk behind the load_generator interface
+// (closed loop only). Not thread-safe (one wrk at a time).
 #pragma once
 
 #include <cstdint>
@@ -9,10 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "load_generator.h"
+
 namespace lab {
 
-struct wrk_error : std::runtime_error {
-  using runtime_error::runtime_error;
+struct wrk_error : load_error {
+  using load_error::load_error;
 };
 
 struct latency_us {
@@ -67,5 +70,22 @@ void run_wrk_load(const wrk_job& job, double seconds);
 // Runs wrk, bounded: killed if it has not finished duration + timeout + 10 s after start.
 // Throws wrk_error when wrk fails, is killed, or writes no report.
 wrk_run run_wrk(const wrk_job& job);
+
+// wrk as a load_generator: closed-loop levels only (an open level throws load_error). Its files
+// are logs/<stem>.wrk.json (report.lua's output) and logs/<stem>.wrk.txt (console, for humans).
+class wrk_generator : public load_generator {
+ public:
+  explicit wrk_generator(std::filesystem::path report_script) : script_(std::move(report_script)) {}
+  std::string name() const override { return "wrk"; }
+  load_result run(const load_request& request) override;
+  void load_only(const load_request& request, double seconds) override;
+  wrk_job job_for(const load_request& request) const;
+
+ private:
+  std::filesystem::path script_;
+};
+
+// A wrk run in the generator-neutral form (requests = responses: wrk counts completions).
+load_result to_load_result(const wrk_run& run, int threads);
 
 }  // namespace lab

@@ -1,0 +1,98 @@
+// One measurement as results.json records it (docs/results-schema.md, measurements[]): its
+// identity (what --resume matches), what the load generator, the server sampler and the canary
+// saw, the flags — computed here and nowhere else — and its JSON form. The data model of a run,
+// kept apart from running (block.h) and presenting (summary.h), as Google Benchmark keeps its
+// Run apart from the runner and the reporters. Pure values and functions; thread-compatible.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "canary.h"
+#include "load_generator.h"
+#include "proc_sampler.h"
+
+namespace lab {
+
+// The thresholds behind the flags.
+inline constexpr double client_bound_utilization = 0.90;   // closed loop: generator CPUs busy
+inline constexpr double client_bound_send_lag_p99_us = 1000;  // open loop: behind schedule
+inline constexpr double overloaded_below_offered = 0.95;   // open loop: achieved / offered
+
+// (server, scenario, load, connections, rate, pipeline, repetition): one measurement.
+// `rate` is the offered req/s of an open-loop measurement (a whole number), 0 for closed loop.
+struct measurement_key {
+  std::string server, scenario;
+  std::string load = "closed";  // "closed" | "open"
+  int connections = 0, pipeline = 1, repetition = 0;
+  double rate = 0;
+  auto operator<=>(const measurement_key&) const = default;
+  bool operator==(const measurement_key&) const = default;
+  bool open() const { return load == "open"; }
+  std::string describe() const;  // "event_loop plaintext c=16 rep 1", "… 5000 req/s rep 1"
+};
+
+// The key of a measurement record; v1 records (no "load", no "rate") are closed loop.
+measurement_key key_of(const nlohmann::json& measurement);
+
+// Everything that identifies a measurement record, failed or not.
+struct measurement_identity {
+  measurement_key key;
+  std::string model, language, path, generator;
+  std::optional<double> rate_fraction;  // open, rates given as fractions of the probe
+  bool search_step = false;             // a capacity-search point, not part of the sweep
+  nlohmann::json to_json() const;
+};
+
+// The server's process group over one measurement, from the sampler's series.
+struct server_usage {
+  double cpu_user_s = 0, cpu_sys_s = 0;
+  uint64_t rss_peak_kb = 0, vm_hwm_kb = 0;
+  nlohmann::json rss_samples = nlohmann::json::array();  // [[seconds, kb], ...]
+  int threads_max = 0, processes = 0;
+  uint64_t voluntary_ctxt_switches = 0, nonvoluntary_ctxt_switches = 0;
+};
+server_usage usage_from_samples(const std::vector<timed_sample>& samples);
+
+// What the flags are computed from (a part of `measurement`, separate so tests can state it).
+struct flag_inputs {
+  bool open = false;
+  double client_utilization = 0;
+  std::optional<double> send_lag_p99_us;
+  std::optional<double> offered_rps;
+  double achieved_rps = 0;
+  uint64_t errors = 0;
+  bool starved = false;
+};
+// client_bound: open loop with a send-lag report — send lag p99 > 1 ms; otherwise the
+// generator's CPUs >= 90 % busy. errors: any. starved: the canary. overloaded: open loop,
+// achieved < 95 % of offered. In that order.
+std::vector<std::string> measurement_flags(const flag_inputs& in);
+bool is_client_bound(const flag_inputs& in);
+
+struct measurement {
+  measurement_identity identity;
+  load_result load;
+  canary_result canary;
+  bool starved = false;
+  server_usage server;
+  size_t client_cpus = 1;
+
+  double client_utilization() const;
+  flag_inputs inputs() const;
+  std::vector<std::string> flags() const { return measurement_flags(inputs()); }
+  // The record (status "ok"); histogram_file is written relative to `run_folder`.
+  nlohmann::json to_json(const std::filesystem::path& run_folder) const;
+};
+
+// The record of a measurement that did not finish: identity, reason, flags (server_died).
+nlohmann::json failed_measurement_json(const measurement_identity& identity,
+                                       const std::string& reason, bool server_died);
+
+}  // namespace lab
