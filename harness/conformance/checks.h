@@ -46,4 +46,13 @@ void check_busy_is_not_idle(context& ctx);
 void check_sleep_duration(context& ctx);
 void check_concurrent_sleep(context& ctx);
 
+// checks_gateway.cpp: /gateway against a live downstream (or one that refuses: bad_gateway).
+void check_gateway_parallel(context& ctx);
+void check_gateway_sequential(context& ctx);
+void check_gateway_bad_requests(context& ctx);
+void check_gateway_deadline(context& ctx);
+void check_gateway_no_leak(context& ctx);
+void check_gateway_head(context& ctx);
+void check_gateway_bad_gateway(context& ctx);
+
 }  // namespace lab::checks

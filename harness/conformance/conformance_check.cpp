@@ -1,5 +1,6 @@
 // conformance_check: runs the service-contract checks against one live server.
 //   conformance_check --url http://127.0.0.1:8080 [--idle-timeout 2] [--exact] [--only name]
+//                     [--downstream 127.0.0.1:PORT]
 // One line per check; exit status 0 only if every check passed.
 #include <algorithm>
 #include <cstdio>
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   bool exact = false;
   std::vector<std::string> only;
   bool list = false;
+  std::string downstream;
   app.add_option("--url", url, "the server, e.g. http://127.0.0.1:8080 (loopback only)");
   app.add_option("--idle-timeout", idle_timeout,
                  "the --idle-timeout (seconds) the server was started with")
@@ -55,6 +57,10 @@ int main(int argc, char** argv) {
                "also require the C++ servers' exact response bytes (Date masked)");
   app.add_option("--only", only, "run only these checks (repeatable)");
   app.add_flag("--list", list, "print the check names and exit");
+  app.add_option("--downstream", downstream,
+                 "HOST:PORT of the live downstream the server was started with: runs the "
+                 "/gateway checks that read its /stats; without it only gateway_bad_gateway "
+                 "runs (it expects the server's downstream to refuse)");
   CLI11_PARSE(app, argc, argv);
 
   const auto names = lab::conformance_check_names();
@@ -70,6 +76,11 @@ int main(int argc, char** argv) {
   std::string error;
   if (!parse_url(url, options.host, options.port, error)) {
     std::cerr << "conformance_check: " << error << "\n";
+    return 2;
+  }
+  if (!downstream.empty() &&
+      !parse_url("http://" + downstream, options.downstream_host, options.downstream_port, error)) {
+    std::cerr << "conformance_check: --downstream: " << error << "\n";
     return 2;
   }
   options.idle_timeout_s = idle_timeout;
