@@ -294,6 +294,7 @@ class block_runner::session {
       planned_measurement pm;
       pm.key = {spec_.name, sc.name, "open", sc.connection_cap(), 1, 0, *rate};
       json record = measure_and_record(sc, identity_of(sc, pm, true, probe_rps));
+      o_.progress_.advance();
       if (record.is_object()) points.push_back(capacity_point_of(record, *sc.slo_p99_ms));
     }
     o_.doc_.add_capacity(capacity_entry(spec_.name, sc.name, *sc.slo_p99_ms, probe_rps, points,
