@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -32,6 +33,22 @@ conformance_options options_for(const contract_fake& server, bool exact = true) 
   return options;
 }
 
+// A fake server for one check, with a live fake_downstream — except for gateway_bad_gateway,
+// which needs a server whose downstream refuses. Destroyed server first, then downstream.
+struct fake_setup {
+  std::unique_ptr<fake_downstream> downstream;
+  std::unique_ptr<contract_fake> server;
+  conformance_options options;
+
+  explicit fake_setup(const std::string& check, fake_faults faults = {}, bool exact = true) {
+    if (check != "gateway_bad_gateway") downstream = std::make_unique<fake_downstream>();
+    server = std::make_unique<contract_fake>(faults, 1000 * fake_idle_timeout_s,
+                                             downstream ? downstream->port() : 0);
+    options = options_for(*server, exact);
+    if (downstream) options.downstream_port = downstream->port();
+  }
+};
+
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -42,8 +59,8 @@ bool contains(const std::string& text, const std::string& part) {
 class correct_server : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(correct_server, passes) {
-  contract_fake server({}, 1000 * fake_idle_timeout_s);
-  auto result = run_check(GetParam(), options_for(server));
+  fake_setup fake(GetParam());
+  auto result = run_check(GetParam(), fake.options);
   EXPECT_TRUE(result.passed) << result.detail;
   EXPECT_FALSE(result.skipped);
 }
@@ -60,6 +77,7 @@ struct fault_case {
   std::string fault;  // names the test
   std::function<void(fake_faults&)> inject;
   std::string detail;  // part of the failure detail
+  bool exact = true;   // exact_cpp_bytes: the C++ servers' byte comparisons
 };
 
 std::ostream& operator<<(std::ostream& out, const fault_case& c) {
@@ -199,6 +217,36 @@ const std::vector<fault_case>& fault_cases() {
       {"concurrent_sleep", "20_sleeps_at_a_time",
        [](fake_faults& f) { f.max_concurrent_sleeps = 20; },
        "fewer sleeps run at once than connections"},
+      {"gateway_parallel", "calls_one_after_another",
+       [](fake_faults& f) { f.gateway_sequential = true; }, "calls not made in parallel?"},
+      {"gateway_parallel", "calls_reversed", [](fake_faults& f) { f.gateway_reversed = true; },
+       "GET /gateway?fanout=4&ms=0: expected body \"{\\\"fanout\\\":4"},
+      {"gateway_sequential", "calls_at_once", [](fake_faults& f) { f.gateway_at_once = true; },
+       "(four 100 ms calls one after another take 400 ms): calls made at once?"},
+      {"gateway_sequential", "calls_reversed_reference_style",
+       [](fake_faults& f) { f.gateway_reversed = f.reference_style = true; },
+       "GET /gateway?fanout=4&ms=100&mode=sequential: body ", false},
+      {"gateway_bad_requests", "fanout_65_accepted",
+       [](fake_faults& f) { f.gateway_fanout_unlimited = true; },
+       "GET /gateway?fanout=65&ms=0: expected status 400, got 200"},
+      {"gateway_bad_requests", "bad_request_closes",
+       [](fake_faults& f) { f.bad_request_closes = true; },
+       "GET /gateway?fanout=65&ms=0: connection closed before a response"},
+      {"gateway_bad_requests", "no_percent_decoding",
+       [](fake_faults& f) { f.no_percent_decoding = true; },
+       "GET /gateway?fanout=%34&ms=0: expected status 200, got 400"},
+      {"gateway_deadline", "no_deadline", [](fake_faults& f) { f.gateway_no_deadline = true; },
+       "expected status 504 at about 100 ms, got 200"},
+      {"gateway_deadline", "calls_not_cancelled",
+       [](fake_faults& f) { f.gateway_no_cancel = true; },
+       "the downstream's cancelled count rose by 0 of 4 within 1 s of the 504"},
+      {"gateway_no_leak", "calls_not_cancelled", [](fake_faults& f) { f.gateway_no_cancel = true; },
+       "calls waiting 2 s after the last of 1000 504s"},
+      {"gateway_head", "body_after_head", [](fake_faults& f) { f.head_body = true; },
+       "HEAD /gateway?fanout=1&ms=0: body sent after HEAD"},
+      {"gateway_bad_gateway", "500_for_refused",
+       [](fake_faults& f) { f.gateway_500 = true; },
+       "GET /gateway?fanout=2&ms=0 (the downstream refuses): expected status 502, got 500"},
       {"exact_plaintext_bytes", "header_order", [](fake_faults& f) { f.date_before_server = true; },
        "GET /plaintext: bytes differ from the contract at offset 17"},
       {"exact_json_bytes", "header_order", [](fake_faults& f) { f.date_before_server = true; },
@@ -213,8 +261,8 @@ TEST_P(fault, is_caught) {
   const auto& c = GetParam();
   fake_faults faults;
   c.inject(faults);
-  contract_fake server(faults, 1000 * fake_idle_timeout_s);
-  auto result = run_check(c.check, options_for(server));
+  fake_setup fake(c.check, faults, c.exact);
+  auto result = run_check(c.check, fake.options);
   EXPECT_FALSE(result.passed) << c.check << " passed against the fault " << c.fault;
   EXPECT_TRUE(contains(result.detail, c.detail))
       << "expected the detail to contain: " << c.detail << "\nactual detail: " << result.detail;
@@ -242,14 +290,18 @@ TEST(conformance_selftest, every_check_has_a_fault_it_catches) {
 TEST(conformance_selftest, a_reference_style_server_passes_every_check) {
   fake_faults style;
   style.reference_style = true;
-  contract_fake server(style, 1000 * fake_idle_timeout_s);
-  for (const auto& result : run_conformance(options_for(server, false))) {
+  fake_setup fake("", style, false);
+  for (const auto& result : run_conformance(fake.options)) {
     EXPECT_TRUE(result.passed) << result.name << ": " << result.detail;
-    if (result.name.starts_with("exact_")) {
+    if (result.name.starts_with("exact_") || result.name == "gateway_bad_gateway") {
       EXPECT_TRUE(result.skipped) << result.name;
     }
   }
-  EXPECT_FALSE(run_check("exact_plaintext_bytes", options_for(server, true)).passed);
+  fake_setup refusing("gateway_bad_gateway", style, false);
+  auto bad_gateway = run_check("gateway_bad_gateway", refusing.options);
+  EXPECT_TRUE(bad_gateway.passed && !bad_gateway.skipped) << bad_gateway.detail;
+  fake.options.exact_cpp_bytes = true;
+  EXPECT_FALSE(run_check("exact_plaintext_bytes", fake.options).passed);
 }
 
 TEST(conformance_selftest, names_are_unique) {

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <optional>
@@ -246,6 +248,22 @@ std::optional<std::uint64_t> query_number(std::string_view query, std::string_vi
   return std::nullopt;
 }
 
+// The first pair whose raw name is name: true if there is one; decoded is its form-decoded
+// value (nullopt on a bad escape).
+bool query_pair(std::string_view query, std::string_view name,
+                std::optional<std::string>& decoded) {
+  for (std::string_view rest = query; !rest.empty();) {
+    size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == npos ? std::string_view{} : rest.substr(amp + 1);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    decoded = eq == npos ? std::optional<std::string>("") : form_decode(pair.substr(eq + 1));
+    return true;
+  }
+  return false;
+}
+
 std::uint32_t xorshift(std::uint64_t n, bool signed_shift) {
   std::uint32_t x = 2463534242u;
   for (std::uint64_t i = 0; i < n; ++i) {
@@ -268,6 +286,12 @@ std::string reason(int status) {
       return "Method Not Allowed";
     case 413:
       return "Payload Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 504:
+      return "Gateway Timeout";
     default:
       return "Request Header Fields Too Large";
   }
@@ -356,20 +380,55 @@ void linger_close(int fd) {
   ::close(fd);
 }
 
-}  // namespace
-
-contract_fake::contract_fake(fake_faults faults, int idle_timeout_ms)
-    : faults_(faults), idle_timeout_ms_(idle_timeout_ms) {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+int listen_loopback(int& port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof addr;
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 256) != 0 ||
-      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 1024) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
     throw std::runtime_error(std::string("contract_fake: cannot listen: ") + std::strerror(errno));
-  port_ = ntohs(addr.sin_port);
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
+// A connection to 127.0.0.1:port, or -1 (refused).
+int connect_loopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+  if (fd >= 0) ::close(fd);
+  return -1;
+}
+
+// A whole response (Content-Length framed) at the start of in: its status and body.
+bool parse_answer(const std::string& in, int& status, std::string& body) {
+  size_t end = in.find("\r\n\r\n");
+  if (end == npos) return false;
+  std::string head = lower(in.substr(0, end));
+  size_t at = head.find("\r\ncontent-length:");
+  std::size_t length = at == npos ? 0 : std::strtoul(head.c_str() + at + 17, nullptr, 10);
+  if (in.size() < end + 4 + length) return false;
+  status = in.size() > 12 ? std::atoi(in.c_str() + 9) : 0;
+  body = in.substr(end + 4, length);
+  return true;
+}
+
+// Waits up to 20 ms for fd to be readable.
+bool readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 20) > 0;
+}
+
+}  // namespace
+
+contract_fake::contract_fake(fake_faults faults, int idle_timeout_ms, int downstream_port)
+    : faults_(faults), idle_timeout_ms_(idle_timeout_ms), downstream_port_(downstream_port) {
+  listen_fd_ = listen_loopback(port_);
   acceptor_ = std::thread([this] {
     for (;;) {
       int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -393,6 +452,108 @@ contract_fake::~contract_fake() {
   ::close(listen_fd_);
   sleep_slot_freed_.notify_all();
   while (active_ > 0) std::this_thread::sleep_for(5ms);
+  for (int fd : leaked_fds_) ::close(fd);
+}
+
+int contract_fake::gateway(int fanout, int ms, bool sequential, int deadline_ms,
+                           std::string& body) {
+  const fake_faults& f = faults_;
+  struct call {
+    int fd = -1;
+    std::string in;
+    bool done = false;
+    long long i = 0, ms = 0;
+  };
+  std::vector<call> calls(static_cast<size_t>(fanout));
+  const auto deadline = deadline_ms > 0 && !f.gateway_no_deadline
+                            ? clock::now() + std::chrono::milliseconds(deadline_ms)
+                            : clock::time_point::max();
+  const bool at_once = sequential ? f.gateway_at_once : !f.gateway_sequential;
+  // Port 9 (discard): nothing listens there, the registry's address for "no downstream".
+  const int port = downstream_port_ ? downstream_port_ : 9;
+  size_t started = 0;
+  auto start = [&]() {
+    call& c = calls[started];
+    c.fd = connect_loopback(port);
+    const std::string request = "GET /delay?ms=" + std::to_string(ms) +
+                                "&i=" + std::to_string(started) +
+                                " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    ++started;
+    return c.fd >= 0 && write_all(c.fd, request);
+  };
+  int status = 200;
+  while (status == 200) {
+    if (started < calls.size() && (at_once || started == 0 || calls[started - 1].done)) {
+      if (!start()) status = 502;
+      continue;
+    }
+    std::vector<pollfd> waiting;
+    std::vector<call*> which;
+    for (size_t k = 0; k < started; ++k)
+      if (!calls[k].done) {
+        waiting.push_back({calls[k].fd, POLLIN, 0});
+        which.push_back(&calls[k]);
+      }
+    if (waiting.empty()) break;  // every call answered
+    const auto now = clock::now();
+    if (now >= deadline) {
+      status = 504;
+      break;
+    }
+    if (stop_) {
+      status = 502;
+      break;
+    }
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+    if (::poll(waiting.data(), waiting.size(), static_cast<int>(std::min<long long>(20, left))) <= 0)
+      continue;
+    for (size_t k = 0; k < waiting.size() && status == 200; ++k) {
+      if (!waiting[k].revents) continue;
+      call& c = *which[k];
+      char buf[4096];
+      ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+      if (n <= 0) {
+        status = 502;
+        break;
+      }
+      c.in.append(buf, static_cast<size_t>(n));
+      int answer_status = 0;
+      std::string answer;
+      if (!parse_answer(c.in, answer_status, answer)) continue;
+      if (answer_status != 200 ||
+          std::sscanf(answer.c_str(), "{\"i\":%lld,\"ms\":%lld}", &c.i, &c.ms) != 2) {
+        status = 502;
+        break;
+      }
+      c.done = true;
+      ::close(c.fd);
+      c.fd = -1;
+    }
+  }
+  // Cancel what is still outstanding: close its connection (or, as a fault, leave it open).
+  for (auto& c : calls) {
+    if (c.fd < 0) continue;
+    if (status == 504 && f.gateway_no_cancel) {
+      std::lock_guard lock(leaked_mutex_);
+      leaked_fds_.push_back(c.fd);
+    } else {
+      ::close(c.fd);
+    }
+  }
+  if (status == 502 && f.gateway_500) return 500;
+  if (status != 200) return status;
+  if (f.gateway_reversed) std::reverse(calls.begin(), calls.end());
+  const bool spaced = f.reference_style;  // another key order and spacing, the same value
+  std::string list;
+  for (const auto& c : calls)
+    list += (list.empty() ? "" : spaced ? ", " : ",") + std::string(spaced ? "{\"i\": " : "{\"i\":") +
+            std::to_string(c.i) + (spaced ? ", \"ms\": " : ",\"ms\":") + std::to_string(c.ms) + "}";
+  const std::string mode = sequential ? "sequential" : "parallel";
+  body = spaced ? "{\"calls\": [" + list + "], \"mode\": \"" + mode + "\", \"fanout\": " +
+                      std::to_string(fanout) + "}"
+                : "{\"fanout\":" + std::to_string(fanout) + ",\"mode\":\"" + mode +
+                      "\",\"calls\":[" + list + "]}";
+  return 200;
 }
 
 void contract_fake::sleep_for_request(int ms) {
@@ -436,8 +597,8 @@ contract_fake::answer contract_fake::respond(const fake_request& request,
     if (a.close) r.connection = connection_header::close;
   }
 
-  const bool known =
-      path == "/plaintext" || path == "/json" || path == "/compute" || path == "/sleep";
+  const bool known = path == "/plaintext" || path == "/json" || path == "/compute" ||
+                     path == "/sleep" || path == "/gateway";
   if (!known) {
     r.status = 404;
     r.body = "Not Found";
@@ -453,6 +614,31 @@ contract_fake::answer contract_fake::respond(const fake_request& request,
     r.body = f.wrong_json        ? R"({"message":"Hello World!"})"
              : f.reference_style ? R"({"message": "Hello, World!"})"
                                  : R"({"message":"Hello, World!"})";
+  } else if (path == "/gateway") {
+    auto fanout = query_number(query, "fanout", f.gateway_fanout_unlimited ? 1000 : 64, f);
+    auto ms = query_number(query, "ms", 60'000, f);
+    std::optional<std::string> mode = "parallel";
+    query_pair(query, "mode", mode);
+    std::optional<std::string> deadline_text;
+    std::optional<std::uint64_t> deadline = 0;  // none
+    if (query_pair(query, "deadline_ms", deadline_text))
+      deadline = query_number(query, "deadline_ms", 600'000, f);
+    if (!fanout || *fanout < 1 || !ms || (mode != "parallel" && mode != "sequential") ||
+        !deadline || (deadline_text && *deadline < 1)) {
+      r.status = 400;
+      r.body = "Bad Request";
+      a.close = a.close || f.bad_request_closes;
+    } else {
+      std::string body;
+      r.status = gateway(static_cast<int>(*fanout), static_cast<int>(*ms), mode == "sequential",
+                         static_cast<int>(*deadline), body);
+      if (r.status == 200) {
+        r.type = "application/json";
+        r.body = body;
+      } else {
+        r.body = reason(r.status);
+      }
+    }
   } else {
     const bool is_compute = path == "/compute";
     auto value = query_number(query, is_compute ? "n" : "ms", is_compute ? 10'000'000 : 60'000, f);
@@ -554,6 +740,109 @@ void contract_fake::serve(int fd) {
     }
     in.append(buf, static_cast<size_t>(n));
     last_read = clock::now();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// fake_downstream
+
+fake_downstream::fake_downstream() {
+  listen_fd_ = listen_loopback(port_);
+  acceptor_ = std::thread([this] {
+    for (;;) {
+      int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (stop_) return;
+        continue;
+      }
+      ++active_;
+      std::thread([this, fd] {
+        serve(fd);
+        ::close(fd);
+        --active_;
+      }).detach();
+    }
+  });
+}
+
+fake_downstream::~fake_downstream() {
+  stop_ = true;
+  ::shutdown(listen_fd_, SHUT_RDWR);
+  acceptor_.join();
+  ::close(listen_fd_);
+  while (active_ > 0) std::this_thread::sleep_for(5ms);
+}
+
+void fake_downstream::serve(int fd) {
+  std::string in;
+  char buf[4096];
+  // Reads more bytes into in; false when the peer closed (or the fake stops).
+  auto fill = [&]() {
+    while (!stop_)
+      if (readable(fd)) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return false;
+        in.append(buf, static_cast<size_t>(n));
+        return true;
+      }
+    return false;
+  };
+  for (;;) {
+    size_t end;
+    while ((end = in.find("\r\n\r\n")) == npos)
+      if (!fill()) return;
+    std::string line = in.substr(0, in.find("\r\n"));
+    in.erase(0, end + 4);
+    size_t sp1 = line.find(' '), sp2 = line.rfind(' ');
+    std::string target = sp1 < sp2 ? line.substr(sp1 + 1, sp2 - sp1 - 1) : "";
+    size_t question = target.find('?');
+    std::string path = target.substr(0, question);
+    std::string query = question == npos ? "" : target.substr(question + 1);
+    int status = 200;
+    std::string body;
+    if (path == "/stats") {
+      body = "{\"served\":" + std::to_string(served_) + ",\"in_flight\":" +
+             std::to_string(in_flight_) + ",\"cancelled\":" + std::to_string(cancelled_) + "}";
+    } else if (path == "/delay") {
+      auto ms = query_number(query, "ms", 60'000, {});
+      auto i = query_number(query, "i", 1'000'000, {});
+      if (!ms || !i) {
+        status = 400;
+        body = "Bad Request";
+      } else {
+        // Wait, watching the connection: EOF or a reset before the answer is a cancellation.
+        ++in_flight_;
+        const auto until = clock::now() + std::chrono::milliseconds(*ms);
+        while (clock::now() < until) {
+          if (stop_) {
+            --in_flight_;
+            return;
+          }
+          pollfd p{fd, POLLIN, 0};
+          auto left = std::chrono::ceil<std::chrono::milliseconds>(until - clock::now()).count();
+          if (::poll(&p, 1, static_cast<int>(std::clamp<long long>(left, 0, 20))) <= 0) continue;
+          ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+          if (n <= 0) {
+            --in_flight_;
+            ++cancelled_;
+            return;
+          }
+          in.append(buf, static_cast<size_t>(n));  // pipelined: answered after this one
+        }
+        --in_flight_;
+        ++served_;
+        body = "{\"i\":" + std::to_string(*i) + ",\"ms\":" + std::to_string(*ms) + "}";
+      }
+    } else {
+      status = 404;
+      body = "Not Found";
+    }
+    std::string response = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) +
+                           "\r\nContent-Type: " +
+                           (status == 200 ? "application/json" : "text/plain") +
+                           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                           body;
+    if (!write_all(fd, response)) return;
   }
 }
 

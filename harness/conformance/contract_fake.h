@@ -8,6 +8,9 @@
 // is ready. Test-only: it trusts its client and favours clarity over speed.
 // The constructor listens on an ephemeral loopback port; the destructor stops the listener
 // and waits for every connection thread to end (they notice within ~50 ms).
+// /gateway calls the downstream given to the constructor (fake_downstream below, or the real
+// one) from the connection's thread: one new connection per call, all polled at once; a call
+// is cancelled by closing its connection. Port 0: a downstream that refuses (502).
 #pragma once
 
 #include <atomic>
@@ -18,6 +21,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace lab {
 
@@ -75,11 +79,22 @@ struct fake_faults {
   bool compute_counts_as_idle = false;  // ... and through /compute
   double sleep_factor = 1.0;            // /sleep?ms=M waits M * factor
   int max_concurrent_sleeps = 0;        // 0: unlimited
+
+  // /gateway.
+  bool gateway_sequential = false;        // parallel calls made one after another
+  bool gateway_at_once = false;           // sequential calls made all at once
+  bool gateway_reversed = false;          // calls listed last first in the body
+  bool gateway_no_deadline = false;       // deadline_ms ignored: waits for every call
+  bool gateway_no_cancel = false;         // at the deadline, 504 but the calls' connections
+                                          // stay open (until the fake is destroyed)
+  bool gateway_fanout_unlimited = false;  // fanout up to 1000 accepted
+  bool gateway_500 = false;               // 500 Internal Server Error instead of 502
 };
 
 class contract_fake {
  public:
-  explicit contract_fake(fake_faults faults = {}, int idle_timeout_ms = 1000);
+  explicit contract_fake(fake_faults faults = {}, int idle_timeout_ms = 1000,
+                         int downstream_port = 0);
   ~contract_fake();
   contract_fake(const contract_fake&) = delete;
   contract_fake& operator=(const contract_fake&) = delete;
@@ -91,6 +106,8 @@ class contract_fake {
   void serve(int fd);
   answer respond(const fake_request& request, std::chrono::steady_clock::time_point last_read);
   void sleep_for_request(int ms);
+  // The gateway's status (200, 502, 504) and, for 200, its body.
+  int gateway(int fanout, int ms, bool sequential, int deadline_ms, std::string& body);
 
   const fake_faults faults_;
   const int idle_timeout_ms_;
@@ -102,6 +119,33 @@ class contract_fake {
   std::mutex sleep_mutex_;
   std::condition_variable sleep_slot_freed_;
   int sleeping_ = 0;
+  const int downstream_port_;
+  std::mutex leaked_mutex_;
+  std::vector<int> leaked_fds_;  // gateway_no_cancel: calls' connections left open
+};
+
+// The downstream service, as far as the /gateway checks need it: GET /delay?ms=M&i=I answers
+// {"i":I,"ms":M} after M ms, GET /stats {"served":N,"in_flight":N,"cancelled":N}; a caller
+// that closes its connection while its /delay waits counts as cancelled. Keep-alive; a thread
+// per connection. The destructor waits for every connection thread (they notice within ~20 ms).
+class fake_downstream {
+ public:
+  fake_downstream();
+  ~fake_downstream();
+  fake_downstream(const fake_downstream&) = delete;
+  fake_downstream& operator=(const fake_downstream&) = delete;
+
+  int port() const { return port_; }
+
+ private:
+  void serve(int fd);
+
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::thread acceptor_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> active_{0};
+  std::atomic<long long> served_{0}, in_flight_{0}, cancelled_{0};
 };
 
 }  // namespace lab
