@@ -102,7 +102,7 @@ server_process server_process::start(const server_spec& spec, const server_start
         exited = !server.child_.running();
         break;
       }
-      std::this_thread::sleep_for(5ms);
+      std::this_thread::sleep_for(1ms);  // cold starts are timed from the spawn: keep the granularity fine
     }
     if (!exited) {
       const bool printed = !read_file(options.stdout_path).empty();
