@@ -130,6 +130,13 @@ def test_harness_command_keeps_the_recorded_duration_and_repetitions():
     assert cmd[-4:] == ["--duration", "5", "--repetitions", "3"]
 
 
+def test_harness_command_runs_the_recorded_suite_block(tmp_path):
+    # The suite file may have changed since (quick lost levels): the recorded block is re-run.
+    suite_file = tmp_path / "quick.json"
+    cmd = reproduce.harness_command(ENTRY, {"name": "quick", "duration_s": 2.0}, suite_file)
+    assert cmd[cmd.index("--suite") + 1] == str(suite_file)
+
+
 def test_a_published_run_is_never_written_into(published):
     before = sorted(p.name for p in (published / ENTRY["run"]).iterdir())
     with pytest.raises(res.ResultsError, match="is a published run"):
