@@ -107,7 +107,8 @@ void check_gateway_parallel(context& ctx) {
                       "parallel?");
 }
 
-// Four calls of 100 ms one after another: at least 400 ms, and the body says sequential.
+// Four calls of 100 ms one after another: at least 400 ms, and the body says sequential. Then
+// requests pipelined behind a /gateway are answered after it, in order.
 void check_gateway_sequential(context& ctx) {
   auto c = ctx.connect();
   const std::string target = "/gateway?fanout=4&ms=100&mode=sequential";
@@ -119,6 +120,20 @@ void check_gateway_sequential(context& ctx) {
                              " ms (four 100 ms calls one after another take 400 ms): calls "
                              "made at once?");
   ctx.note = "took " + std::to_string(elapsed) + " ms";
+  // Requests pipelined behind a /gateway wait for it: answers in request order.
+  const std::string slow = "/gateway?fanout=2&ms=50&mode=sequential";
+  const std::string what = "GET " + slow + ", GET /plaintext, GET /json pipelined in one write";
+  send(c, get(slow) + get("/plaintext") + get("/json"), what);
+  auto first = receive(c, what + ": response 1 of 3", 10s);
+  expect(first.body != "Hello, World!" && first.body.find("message") == std::string::npos,
+         what + ": response 1 of 3 is " + show(first.body) +
+             " (out of order: a request behind the /gateway answered first)");
+  expect_gateway_ok(ctx, first, 2, 50, "sequential", what + ": response 1 of 3");
+  expect_response(ctx, receive(c, what + ": response 2 of 3", 10s), 200, "text/plain",
+                  "Hello, World!", what + ": response 2 of 3");
+  auto third = receive(c, what + ": response 3 of 3", 10s);
+  expect(third.status == 200 && third.body.find("message") != std::string::npos,
+         what + ": response 3 of 3: expected /json's, got " + describe(third));
 }
 
 // Values out of range, not digits, missing or not exactly a mode: 400 that keeps the
@@ -266,9 +281,13 @@ void check_gateway_no_leak(context& ctx) {
 // HEAD /gateway: the GET's status and headers (a 200 with its Content-Length, a 400), no body.
 void check_gateway_head(context& ctx) {
   auto c = ctx.connect();
-  for (const char* query : {"fanout=1&ms=0", "fanout=3&ms=0&mode=sequential", "fanout=0&ms=0"}) {
+  const std::pair<const char*, int> cases[] = {
+      {"fanout=1&ms=0", 200}, {"fanout=3&ms=0&mode=sequential", 200}, {"fanout=0&ms=0", 400}};
+  for (const auto& [query, status] : cases) {
     const std::string target = "/gateway?" + std::string(query);
     auto g = ask(c, get(target), "GET " + target, 10s);
+    expect(g.status == status,
+           "GET " + target + ": expected " + std::to_string(status) + ", got " + describe(g));
     const std::string what = "HEAD " + target;
     auto h = ask(c, head(target), what, 10s);
     expect(h.status == g.status, what + ": status " + std::to_string(h.status) +
