@@ -74,15 +74,15 @@ std::optional<int> downstream_pool::acquire_until(deadline_point deadline,
     return -1;
   }
   waiters_.push_back(&w);
+  // The flag is checked under the lock that wake_blocking_waiters() takes: no lost wake-up.
+  bool expired = false;
   while (!w.granted) {
-    const bool expired =
-        deadline ? blocking_wake_.wait_until(lock, *deadline) == std::cv_status::timeout
-                 : (blocking_wake_.wait(lock), false);
-    if (w.granted) break;
     if (expired || cancelled.load()) {
       waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &w));
       return std::nullopt;
     }
+    if (deadline) expired = blocking_wake_.wait_until(lock, *deadline) == std::cv_status::timeout;
+    else blocking_wake_.wait(lock);
   }
   return w.granted_fd;
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -38,6 +39,12 @@ driven drive(http_session& session, const std::vector<std::string>& reads) {
       }
       case next_step::kind::sleep: session.finish_sleep(); break;
       case next_step::kind::compute: session.finish_compute(compute_xorshift(step.amount)); break;
+      case next_step::kind::gateway: {  // a stand-in fan-out: call i answers {"i":i,"ms":ms}
+        gateway_result r;
+        for (std::uint32_t i = 0; i < step.gateway.fanout; ++i) r.calls[i] = {i, step.gateway.ms};
+        session.finish_gateway(r);
+        break;
+      }
       case next_step::kind::close: result.closed = true; return result;
     }
   }
@@ -72,6 +79,18 @@ TEST(HttpSession, AnswersPipelinedRequestsInOrderInOneWrite) {
     EXPECT_EQ(got[i + 2], "{\"message\":\"Hello, World!\"}");
     EXPECT_EQ(got[i + 3], "1");
   }
+}
+
+TEST(HttpSession, DefersGatewayAndKeepsPipelinedOrder) {
+  http_session session;
+  const driven result = drive(session, {"GET /gateway?fanout=2&ms=5 HTTP/1.1\r\n\r\n"
+                                        "HEAD /gateway?fanout=1&ms=5 HTTP/1.1\r\n\r\n"
+                                        "GET /plaintext HTTP/1.1\r\n\r\n"});
+  EXPECT_EQ(std::count(result.steps.begin(), result.steps.end(), next_step::kind::gateway), 2);
+  EXPECT_EQ(result.written.find("\r\n\r\n{\"fanout\":2,\"mode\":\"parallel\",\"calls\":[{\"i\":0,\"ms\":5},{\"i\":1,\"ms\":5}]}HTTP/1.1 200 OK"),
+            result.written.find("\r\n\r\n"));
+  EXPECT_NE(result.written.find("Content-Length: 55\r\n\r\nHTTP/1.1 200 OK"), std::string::npos);  // HEAD: no body
+  EXPECT_TRUE(result.written.ends_with("Hello, World!"));
 }
 
 TEST(HttpSession, ReassemblesARequestSplitAtEveryByte) {

@@ -77,5 +77,28 @@ TEST(QueryParameter, DecodesEscapesInEitherCase) {
   EXPECT_EQ(parse_query_uint("n=%30%39%39", "n", 100), 99u);
 }
 
+// /gateway's mode: the same pair rule, a form-decoded text value compared exactly.
+TEST(QueryParameter, ComparesADecodedTextValue) {
+  EXPECT_TRUE(query_value_equals("mode=parallel", "mode", "parallel"));
+  EXPECT_TRUE(query_value_equals("x=1&mode=%70arallel&mode=no", "mode", "parallel"));
+  EXPECT_TRUE(query_value_equals("mode=a+b", "mode", "a b"));
+  EXPECT_TRUE(query_value_equals("mode=", "mode", ""));
+  EXPECT_FALSE(query_value_equals("mode=no&mode=parallel", "mode", "parallel"));  // the first counts
+  EXPECT_FALSE(query_value_equals("mode=Parallel", "mode", "parallel"));
+  EXPECT_FALSE(query_value_equals("mode=parallel2", "mode", "parallel"));
+  EXPECT_FALSE(query_value_equals("mode=paralle", "mode", "parallel"));
+  EXPECT_FALSE(query_value_equals("mode=%zzarallel", "mode", "parallel"));
+  EXPECT_FALSE(query_value_equals("mode", "mode", "parallel"));
+  EXPECT_FALSE(query_value_equals("%6Dode=parallel", "mode", "parallel"));
+  EXPECT_FALSE(query_value_equals("", "mode", ""));
+}
+
+TEST(QueryParameter, TellsAPresentParameterWithoutValue) {
+  EXPECT_TRUE(has_query_param("mode", "mode"));
+  EXPECT_TRUE(has_query_param("a=1&mode=", "mode"));
+  EXPECT_FALSE(has_query_param("modes=1&a=mode", "mode"));
+  EXPECT_FALSE(has_query_param("", "mode"));
+}
+
 }  // namespace
 }  // namespace lab

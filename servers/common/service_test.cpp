@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "compute.h"
 
 namespace lab {
@@ -81,6 +83,65 @@ TEST(ResponseWriter, WritesTheContractsExactBytes) {
                      "\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!");
   EXPECT_EQ(date.size(), 29u);  // "Mon, 23 Nov 2026 05:00:00 GMT"
   EXPECT_EQ(date.substr(26), "GMT");
+}
+
+TEST(Gateway, ParsesTheQueryByTheContractsRule) {
+  const auto call = parse_gateway_query("fanout=64&ms=60000&mode=sequential&deadline_ms=600000");
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->fanout, 64u);
+  EXPECT_EQ(call->ms, 60000u);
+  EXPECT_TRUE(call->sequential);
+  EXPECT_EQ(call->deadline_ms, 600000u);
+  const auto defaults = parse_gateway_query("ms=0&fanout=01");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->fanout, 1u);
+  EXPECT_FALSE(defaults->sequential);
+  EXPECT_EQ(defaults->deadline_ms, 0u);  // none
+  EXPECT_TRUE(parse_gateway_query("fanout=1&ms=1&mode=parallel&deadline_ms=1"));
+  EXPECT_TRUE(parse_gateway_query("fanout=1&ms=1&mode=%70arallel&mode=x"));
+  for (const char* bad :
+       {"", "ms=1", "fanout=1", "fanout=0&ms=1", "fanout=65&ms=1", "fanout=1&ms=60001", "fanout=+1&ms=1",
+        "fanout=1&ms=1&mode=Parallel", "fanout=1&ms=1&mode=", "fanout=1&ms=1&mode", "fanout=1&ms=1&mode=x&mode=parallel",
+        "fanout=1&ms=1&deadline_ms=0", "fanout=1&ms=1&deadline_ms=600001", "fanout=1&ms=1&deadline_ms",
+        "fanout=1&ms=1&deadline_ms=%zz"})
+    EXPECT_FALSE(parse_gateway_query(bad)) << bad;
+}
+
+TEST(Gateway, RoutesAndAnswers400) {
+  std::string out;
+  const service_action action = handle_request(get("/gateway?fanout=3&ms=7"), out);
+  EXPECT_EQ(action.what, service_action::kind::gateway);
+  EXPECT_EQ(action.gateway.fanout, 3u);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(handle_request(get("/gateway?fanout=3"), out).what, service_action::kind::responded);
+  EXPECT_NE(out.find("HTTP/1.1 400 Bad Request\r\n"), std::string::npos);
+}
+
+std::string body_of(const std::string& response) { return response.substr(response.find("\r\n\r\n") + 4); }
+
+TEST(Gateway, ResponseBytes) {
+  gateway_result result;
+  for (std::uint32_t i = 0; i < 3; ++i) result.calls[i] = {i, 25};
+  std::string out;
+  append_gateway_response({}, {3, 25, false, 0}, result, out);
+  EXPECT_NE(out.find("Content-Type: application/json\r\n"), std::string::npos);
+  EXPECT_EQ(body_of(out), R"({"fanout":3,"mode":"parallel","calls":[{"i":0,"ms":25},{"i":1,"ms":25},{"i":2,"ms":25}]})");
+  out.clear();
+  append_gateway_response({}, {1, 0, true, 10}, result, out);
+  EXPECT_EQ(body_of(out), R"({"fanout":1,"mode":"sequential","calls":[{"i":0,"ms":25}]})");
+  // The largest body fits: 64 calls of the largest numbers.
+  for (auto& call : result.calls) call = {4294967295u, 4294967295u};
+  out.clear();
+  append_gateway_response({}, {64, 60000, true, 0}, result, out);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '{'), 65);
+  for (const auto& [status, text] : {std::pair{502, "Bad Gateway"}, std::pair{504, "Gateway Timeout"}}) {
+    result.status = status;
+    out.clear();
+    append_gateway_response({}, {1, 0, false, 0}, result, out);
+    EXPECT_EQ(out.rfind("HTTP/1.1 " + std::to_string(status) + " " + text + "\r\n", 0), 0u);
+    EXPECT_NE(out.find("Content-Type: text/plain\r\n"), std::string::npos);
+    EXPECT_EQ(body_of(out), text);
+  }
 }
 
 }  // namespace

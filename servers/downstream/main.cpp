@@ -183,7 +183,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void flush() {
     if (writing_ || closed_) return;
     if (output_.empty()) {
-      if (closing_) {
+      if (closing_ && !waiting_) {  // after the last answer, not before a pending one
         boost::system::error_code ignored;
         socket_.shutdown(tcp::socket::shutdown_both, ignored);
         socket_.close(ignored);  // the pending read ends with operation_aborted
