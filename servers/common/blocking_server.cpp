@@ -187,9 +187,10 @@ gateway_result blocking_gateway(downstream_client& client, const gateway_call& c
     status.compare_exchange_strong(expected, code);
     canceller.cancel();
   };
+  std::atomic<std::uint32_t> answered{0};
   const auto one = [&](std::uint32_t i) {
     switch (client.call_blocking(i, call.ms, deadline, canceller, result.calls[i])) {
-      case call_outcome::answered: return true;
+      case call_outcome::answered: ++answered; return true;
       case call_outcome::failed: settle(502); return false;
       case call_outcome::timed_out: settle(504); return false;
       case call_outcome::cancelled: return false;
@@ -203,8 +204,10 @@ gateway_result blocking_gateway(downstream_client& client, const gateway_call& c
     run(call.fanout, [&](std::uint32_t i) { one(i); }, deadline);
   }
   result.status = status.load();
-  // Cancelled from outside with every call still pending: no complete answer to give.
-  if (result.status == 200 && canceller.cancelled()) result.status = 502;
+  // Calls that never ran: dropped by the runner at the deadline (504), or cancelled from
+  // outside by a stopping server (no complete answer to give).
+  if (result.status == 200 && answered.load() < call.fanout)
+    result.status = deadline && std::chrono::steady_clock::now() >= *deadline ? 504 : 502;
   return result;
 }
 

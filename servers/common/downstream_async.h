@@ -10,12 +10,11 @@
 // back with release(): one pool serves every io_context of the process, so --downstream-pool
 // bounds the whole process. Thread-safety: one operation runs on the executor it was given.
 #pragma once
-#include <memory>
-
 #include <boost/asio.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <memory>
 
 #include "downstream_client.h"
 
@@ -49,7 +48,8 @@ struct call_state {
     parser.body_limit(64 * 1024);
   }
   ~call_state() {
-    if (waiter && !client.pool().withdraw(waiter.get())) client.pool().release(waiter->granted_fd, true);
+    if (waiter && !client.pool().withdraw(waiter.get()))
+      client.pool().release(waiter->granted_fd, true);
     if (holding_slot) give_back(false);
   }
   // Returns the slot: the connection itself when reusable, else closed.
@@ -94,7 +94,8 @@ struct call_op {
       }
       case step::waiting: {
         const std::shared_ptr<async_waiter> waiter = std::move(s->waiter);
-        if (pool.withdraw(waiter.get())) return self.complete(error_code(asio::error::operation_aborted), gateway_answer{});
+        if (pool.withdraw(waiter.get()))
+          return self.complete(error_code(asio::error::operation_aborted), gateway_answer{});
         if (self.cancelled() != asio::cancellation_type::none) {
           pool.release(waiter->granted_fd, true);
           return self.complete(error_code(asio::error::operation_aborted), gateway_answer{});
@@ -160,8 +161,10 @@ struct call_op {
 template <class CompletionToken>
 auto async_call(downstream_client& client, const boost::asio::any_io_executor& executor,
                 std::uint32_t index, std::uint32_t ms, CompletionToken&& token) {
-  return boost::asio::async_compose<CompletionToken, void(boost::system::error_code, gateway_answer)>(
-      downstream_detail::call_op{std::make_unique<downstream_detail::call_state>(client, executor, index, ms)},
+  return boost::asio::async_compose<CompletionToken,
+                                    void(boost::system::error_code, gateway_answer)>(
+      downstream_detail::call_op{
+          std::make_unique<downstream_detail::call_state>(client, executor, index, ms)},
       token, executor);
 }
 

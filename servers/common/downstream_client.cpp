@@ -8,16 +8,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <charconv>
-#include <stdexcept>
-
 #include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <cerrno>
+#include <charconv>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 namespace lab {
 namespace beast = boost::beast;
@@ -81,8 +80,10 @@ std::optional<int> downstream_pool::acquire_until(deadline_point deadline,
       waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &w));
       return std::nullopt;
     }
-    if (deadline) expired = blocking_wake_.wait_until(lock, *deadline) == std::cv_status::timeout;
-    else blocking_wake_.wait(lock);
+    if (deadline)
+      expired = blocking_wake_.wait_until(lock, *deadline) == std::cv_status::timeout;
+    else
+      blocking_wake_.wait(lock);
   }
   return w.granted_fd;
 }
@@ -107,8 +108,10 @@ void downstream_pool::release(int fd, bool reusable) {
     next->grant(fd);
     return;
   }
-  if (fd >= 0) idle_.push_back(fd);
-  else --open_;
+  if (fd >= 0)
+    idle_.push_back(fd);
+  else
+    --open_;
 }
 
 void downstream_pool::wake_blocking_waiters() {
@@ -123,9 +126,11 @@ std::size_t downstream_pool::open_count() const {
 
 // ---- messages ---------------------------------------------------------------------------
 
-std::optional<gateway_answer> decode_delay_answer(const bhttp::response<bhttp::string_body>& response) {
+std::optional<gateway_answer> decode_delay_answer(
+    const bhttp::response<bhttp::string_body>& response) {
   if (response.result_int() != 200) return std::nullopt;
-  const nlohmann::json body = nlohmann::json::parse(response.body(), nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json body =
+      nlohmann::json::parse(response.body(), nullptr, /*allow_exceptions=*/false);
   if (!body.is_object()) return std::nullopt;
   const auto field = [&body](const char* name) -> std::optional<std::uint32_t> {
     const auto at = body.find(name);
@@ -141,12 +146,13 @@ std::optional<gateway_answer> decode_delay_answer(const bhttp::response<bhttp::s
 }
 
 bhttp::request<bhttp::empty_body> make_delay_request(const std::string& host, std::uint32_t index,
-                                                   std::uint32_t ms) {
+                                                     std::uint32_t ms) {
   char target[64] = "/delay?ms=";
   char* at = std::to_chars(target + 10, target + 30, ms).ptr;
   at = std::copy_n("&i=", 3, at);
   at = std::to_chars(at, target + sizeof target, index).ptr;
-  bhttp::request<bhttp::empty_body> request{bhttp::verb::get, std::string_view(target, at - target), 11};
+  bhttp::request<bhttp::empty_body> request{bhttp::verb::get, std::string_view(target, at - target),
+                                            11};
   request.set(bhttp::field::host, host);
   return request;
 }
@@ -243,7 +249,8 @@ class polled_socket {
  private:
   template <class Buffer, class Buffers>
   static Buffer first_nonempty(const Buffers& buffers) {
-    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it)
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
+         ++it)
       if (Buffer(*it).size() > 0) return Buffer(*it);
     return Buffer();
   }
@@ -255,7 +262,8 @@ class polled_socket {
     for (;;) {
       int timeout_ms = -1;
       if (deadline_) {
-        const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline_ - std::chrono::steady_clock::now());
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+            *deadline_ - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
           ec = asio::error::timed_out;
           return false;
@@ -298,7 +306,8 @@ downstream_client::downstream_client(const server_options& options)
 
 int downstream_client::connect_blocking(deadline_point deadline, call_outcome& outcome) {
   outcome = call_outcome::failed;
-  const int fd = ::socket(endpoint_.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int fd =
+      ::socket(endpoint_.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   const int on = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
@@ -308,13 +317,16 @@ int downstream_client::connect_blocking(deadline_point deadline, call_outcome& o
     int timeout_ms = -1;
     if (deadline)
       timeout_ms = static_cast<int>(std::max<std::int64_t>(
-          0, std::chrono::ceil<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now()).count()));
+          0,
+          std::chrono::ceil<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now())
+              .count()));
     int ready;
     do ready = ::poll(&p, 1, timeout_ms);
     while (ready < 0 && errno == EINTR);
     int error = 0;
     socklen_t length = sizeof error;
-    if (ready > 0 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0) return fd;
+    if (ready > 0 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0)
+      return fd;
     if (ready == 0) outcome = call_outcome::timed_out;
   }
   ::close(fd);  // refused, unreachable, or out of time

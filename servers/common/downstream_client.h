@@ -14,6 +14,10 @@
 // Thread-safety: downstream_pool, downstream_client and call_canceller are thread-safe.
 #pragma once
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -22,11 +26,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include "server_options.h"
 #include "service.h"

@@ -4,9 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <sstream>
-
 #include <boost/beast/http/write.hpp>
+#include <sstream>
 
 namespace lab {
 namespace {
@@ -54,11 +53,11 @@ TEST(DownstreamPool, BoundsOpenConnectionsAndHandsThemOverInOrder) {
   pool.release(pair[0], true);  // a reusable connection goes to the first waiter
   EXPECT_EQ(first.granted, std::vector<int>{pair[0]});
   EXPECT_TRUE(second.granted.empty());
-  EXPECT_TRUE(pool.withdraw(&second));   // still queued: leaves
-  EXPECT_FALSE(pool.withdraw(&first));   // already granted
-  pool.release(pair[0], true);           // no waiter: kept idle
+  EXPECT_TRUE(pool.withdraw(&second));  // still queued: leaves
+  EXPECT_FALSE(pool.withdraw(&first));  // already granted
+  pool.release(pair[0], true);          // no waiter: kept idle
   EXPECT_EQ(pool.acquire(nullptr), pair[0]);
-  pool.release(pair[0], false);          // closed, slot freed
+  pool.release(pair[0], false);  // closed, slot freed
   EXPECT_EQ(pool.open_count(), 1u);
   EXPECT_EQ(::send(pair[1], "x", 1, MSG_NOSIGNAL), -1);  // its peer sees the close
   ::close(pair[1]);

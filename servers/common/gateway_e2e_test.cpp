@@ -32,7 +32,8 @@ server_start_options start_options(const std::string& name, const std::string& d
   o.values.root = root();
   o.values.tmp = fs::temp_directory_path();
   if (!downstream.empty()) o.values.downstream = downstream;
-  const fs::path logs = fs::temp_directory_path() / ("lab-gateway-e2e-" + std::to_string(::getpid()));
+  const fs::path logs =
+      fs::temp_directory_path() / ("lab-gateway-e2e-" + std::to_string(::getpid()));
   fs::create_directories(logs);
   o.stdout_path = logs / (name + ".out");
   o.stderr_path = logs / (name + ".err");
@@ -56,7 +57,8 @@ std::uint64_t stat_of(int port, const std::string& name) {
   const http_response r = http_get("127.0.0.1", port, "/stats");
   std::smatch m;
   const std::regex field("\"" + name + "\":([0-9]+)");
-  if (!std::regex_search(r.body, m, field)) throw std::runtime_error("no " + name + " in " + r.body);
+  if (!std::regex_search(r.body, m, field))
+    throw std::runtime_error("no " + name + " in " + r.body);
   return std::stoull(m[1]);
 }
 
@@ -67,25 +69,32 @@ int thread_count(pid_t pid) {
   return -1;
 }
 
-std::string get(const std::string& target) { return "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n"; }
+std::string get(const std::string& target) {
+  return "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+}
 
 std::string expected_body(int fanout, int ms, const std::string& mode) {
-  std::string body = "{\"fanout\":" + std::to_string(fanout) + ",\"mode\":\"" + mode + "\",\"calls\":[";
+  std::string body =
+      "{\"fanout\":" + std::to_string(fanout) + ",\"mode\":\"" + mode + "\",\"calls\":[";
   for (int i = 0; i < fanout; ++i)
-    body += (i ? "," : "") + std::string("{\"i\":") + std::to_string(i) + ",\"ms\":" + std::to_string(ms) + "}";
+    body += (i ? "," : "") + std::string("{\"i\":") + std::to_string(i) +
+            ",\"ms\":" + std::to_string(ms) + "}";
   return body + "]}";
 }
 
 class gateway : public ::testing::TestWithParam<std::string> {
  protected:
-  static void SetUpTestSuite() { downstream_ = std::make_unique<server_process>(start_downstream()); }
+  static void SetUpTestSuite() {
+    downstream_ = std::make_unique<server_process>(start_downstream());
+  }
   static void TearDownTestSuite() {
     EXPECT_TRUE(downstream_->stop().clean());
     downstream_.reset();
   }
   void SetUp() override {
-    server_ = server_process::start(model_spec(GetParam()),
-                                    start_options(GetParam(), "127.0.0.1:" + std::to_string(downstream_->port())));
+    server_ = server_process::start(
+        model_spec(GetParam()),
+        start_options(GetParam(), "127.0.0.1:" + std::to_string(downstream_->port())));
   }
   void TearDown() override {
     const server_exit exit = server_.stop();
@@ -122,15 +131,17 @@ TEST_P(gateway, sequential_takes_the_sum) {
 
 TEST_P(gateway, bad_queries_answer_400_and_keep_the_connection) {
   http_connection c = connect();
-  for (const char* query : {"fanout=0&ms=1", "fanout=65&ms=1", "ms=1", "fanout=1", "fanout=1&ms=60001",
-                            "fanout=1&ms=1&mode=Parallel", "fanout=1&ms=1&mode", "fanout=1&ms=1&mode=",
-                            "fanout=1&ms=1&deadline_ms=0", "fanout=1&ms=1&deadline_ms=600001",
-                            "fanout=1&ms=1&deadline_ms=", "fanout=-1&ms=1"}) {
+  for (const char* query :
+       {"fanout=0&ms=1", "fanout=65&ms=1", "ms=1", "fanout=1", "fanout=1&ms=60001",
+        "fanout=1&ms=1&mode=Parallel", "fanout=1&ms=1&mode",
+        "fanout=1&ms=1&mode=", "fanout=1&ms=1&deadline_ms=0", "fanout=1&ms=1&deadline_ms=600001",
+        "fanout=1&ms=1&deadline_ms=", "fanout=-1&ms=1"}) {
     const http_response r = c.request(get(std::string("/gateway?") + query));
     EXPECT_EQ(r.status, 400) << query;
     EXPECT_EQ(r.body, "Bad Request") << query;
   }
-  const http_response ok = c.request(get("/gateway?ms=0&fanout=0064&mode=%73equential&deadline_ms=600000"));
+  const http_response ok =
+      c.request(get("/gateway?ms=0&fanout=0064&mode=%73equential&deadline_ms=600000"));
   EXPECT_EQ(ok.status, 200);
   EXPECT_EQ(ok.body, expected_body(64, 0, "sequential"));
 }
@@ -149,7 +160,8 @@ TEST_P(gateway, deadline_answers_504_and_cancels_the_calls) {
   EXPECT_EQ(c.request(get("/plaintext")).status, 200);
   // Each of the four calls' connections was closed: the downstream counts them as cancelled.
   std::uint64_t cancelled = cancelled_before;
-  for (const auto until = clock_type::now() + 1s; clock_type::now() < until && cancelled < cancelled_before + 4;
+  for (const auto until = clock_type::now() + 1s;
+       clock_type::now() < until && cancelled < cancelled_before + 4;
        std::this_thread::sleep_for(10ms))
     cancelled = stat_of(downstream_->port(), "cancelled");
   EXPECT_GE(cancelled, cancelled_before + 4);
@@ -166,7 +178,8 @@ TEST_P(gateway, leaves_no_thread_behind_after_deadlines) {
     for (auto& client : clients)
       drivers.emplace_back([&client, &timeouts, count] {
         for (int i = 0; i < count; ++i)
-          if (client.request(get("/gateway?fanout=2&ms=1000&deadline_ms=20")).status == 504) ++timeouts;
+          if (client.request(get("/gateway?fanout=2&ms=1000&deadline_ms=20")).status == 504)
+            ++timeouts;
       });
     for (auto& driver : drivers) driver.join();
     return timeouts.load();
@@ -185,9 +198,11 @@ TEST_P(gateway, refused_downstream_answers_502) {
   // A port nothing listens on (picked, then left closed).
   const int closed = pick_free_port();
   server_process lonely = server_process::start(
-      model_spec(GetParam()), start_options(GetParam() + "-lonely", "127.0.0.1:" + std::to_string(closed)));
+      model_spec(GetParam()),
+      start_options(GetParam() + "-lonely", "127.0.0.1:" + std::to_string(closed)));
   http_connection c("127.0.0.1", lonely.port());
-  for (const char* target : {"/gateway?fanout=4&ms=10", "/gateway?fanout=2&ms=10&mode=sequential"}) {
+  for (const char* target :
+       {"/gateway?fanout=4&ms=10", "/gateway?fanout=2&ms=10&mode=sequential"}) {
     const http_response r = c.request(get(target));
     EXPECT_EQ(r.status, 502) << target;
     EXPECT_EQ(r.body, "Bad Gateway") << target;
@@ -196,7 +211,8 @@ TEST_P(gateway, refused_downstream_answers_502) {
 }
 
 INSTANTIATE_TEST_SUITE_P(models, gateway,
-                         ::testing::Values("thread_per_request", "thread_pool", "event_loop", "fiber", "coroutine"),
+                         ::testing::Values("thread_per_request", "thread_pool", "event_loop",
+                                           "fiber", "coroutine"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

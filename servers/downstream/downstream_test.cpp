@@ -26,7 +26,8 @@ server_process start_downstream(const std::vector<std::string>& extra = {}) {
   const char* root = std::getenv("LAB_ROOT");
   o.values.root = root && *root ? fs::path(root) : fs::current_path();
   o.values.bin = default_bin_dir(o.values.root);
-  const fs::path logs = fs::temp_directory_path() / ("lab-downstream-test-" + std::to_string(::getpid()));
+  const fs::path logs =
+      fs::temp_directory_path() / ("lab-downstream-test-" + std::to_string(::getpid()));
   fs::create_directories(logs);
   o.stdout_path = logs / "out";
   o.stderr_path = logs / "err";
@@ -37,15 +38,19 @@ std::uint64_t stat_of(int port, const std::string& name) {
   const http_response r = http_get("127.0.0.1", port, "/stats");
   std::smatch m;
   const std::regex field("\"" + name + "\":([0-9]+)");
-  if (!std::regex_search(r.body, m, field)) throw std::runtime_error("no " + name + " in " + r.body);
+  if (!std::regex_search(r.body, m, field))
+    throw std::runtime_error("no " + name + " in " + r.body);
   return std::stoull(m[1]);
 }
 
-std::string get(const std::string& target) { return "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n"; }
+std::string get(const std::string& target) {
+  return "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+}
 
 TEST(downstream, delay_answers_after_the_delay_and_counts_it) {
   server_process server = start_downstream();
-  EXPECT_NE(server.listening_line().find("(downstream, 1 threads)"), std::string::npos) << server.listening_line();
+  EXPECT_NE(server.listening_line().find("(downstream, 1 threads)"), std::string::npos)
+      << server.listening_line();
   http_connection c("127.0.0.1", server.port());
   const auto start = clock_type::now();
   const http_response r = c.request(get("/delay?ms=0080&i=7"));
@@ -59,7 +64,8 @@ TEST(downstream, delay_answers_after_the_delay_and_counts_it) {
   EXPECT_EQ(c.read_response().body, R"({"i":2,"ms":0})");
   EXPECT_EQ(stat_of(server.port(), "served"), 3u);
   EXPECT_EQ(stat_of(server.port(), "in_flight"), 0u);
-  for (const char* bad : {"/delay?ms=60001&i=1", "/delay?ms=1", "/delay?i=1", "/delay?ms=1&i=1000001"})
+  for (const char* bad :
+       {"/delay?ms=60001&i=1", "/delay?ms=1", "/delay?i=1", "/delay?ms=1&i=1000001"})
     EXPECT_EQ(c.request(get(bad)).status, 400) << bad;
   EXPECT_EQ(c.request(get("/nothing")).status, 404);
   EXPECT_TRUE(server.stop().clean());
@@ -76,7 +82,8 @@ TEST(downstream, a_caller_that_closes_while_waiting_is_counted_as_cancelled) {
     }
   }  // closed here
   const auto closed = clock_type::now();
-  while (stat_of(server.port(), "cancelled") == 0 && clock_type::now() - closed < 2s) std::this_thread::sleep_for(5ms);
+  while (stat_of(server.port(), "cancelled") == 0 && clock_type::now() - closed < 2s)
+    std::this_thread::sleep_for(5ms);
   EXPECT_LT(clock_type::now() - closed, 200ms);
   EXPECT_EQ(stat_of(server.port(), "cancelled"), 1u);
   EXPECT_EQ(stat_of(server.port(), "in_flight"), 0u);

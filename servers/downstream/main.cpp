@@ -33,9 +33,9 @@ struct counters {
 // --delay: how long /delay?ms=M really waits. The answer always echoes M.
 struct delay_profile {
   enum class kind { fixed, lognormal, tail } what = kind::fixed;
-  double sigma = 0;      // lognormal: M * exp(sigma * Z), Z standard normal (median M)
-  double p = 0;          // tail: with probability p ...
-  double extra_ms = 0;   // ... wait extra_ms more
+  double sigma = 0;     // lognormal: M * exp(sigma * Z), Z standard normal (median M)
+  double p = 0;         // tail: with probability p ...
+  double extra_ms = 0;  // ... wait extra_ms more
 
   static delay_profile parse(const std::string& text) {
     delay_profile profile;
@@ -43,7 +43,8 @@ struct delay_profile {
       double value = -1;
       const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
       if (ec != std::errc() || end != part.data() + part.size() || !(value >= 0))
-        throw std::invalid_argument("--delay " + text + ": '" + std::string(part) + "' is not a number >= 0");
+        throw std::invalid_argument("--delay " + text + ": '" + std::string(part) +
+                                    "' is not a number >= 0");
       return value;
     };
     const std::string_view t = text;
@@ -61,13 +62,16 @@ struct delay_profile {
       if (profile.p > 1) throw std::invalid_argument("--delay " + text + ": P must be in [0, 1]");
       return profile;
     }
-    throw std::invalid_argument("--delay must be fixed, lognormal:SIGMA or tail:P:EXTRA_MS, got " + text);
+    throw std::invalid_argument("--delay must be fixed, lognormal:SIGMA or tail:P:EXTRA_MS, got " +
+                                text);
   }
 
   std::chrono::microseconds draw(std::uint32_t ms, std::mt19937_64& random) const {
     double waited = ms;
-    if (what == kind::lognormal) waited = ms * std::exp(sigma * std::normal_distribution<double>()(random));
-    if (what == kind::tail && std::uniform_real_distribution<double>()(random) < p) waited += extra_ms;
+    if (what == kind::lognormal)
+      waited = ms * std::exp(sigma * std::normal_distribution<double>()(random));
+    if (what == kind::tail && std::uniform_real_distribution<double>()(random) < p)
+      waited += extra_ms;
     return std::chrono::microseconds(static_cast<std::int64_t>(std::min(waited, 3.6e6) * 1000));
   }
 };
@@ -89,8 +93,11 @@ struct shared_state {
 class connection : public std::enable_shared_from_this<connection> {
  public:
   connection(tcp::socket socket, shared_state& shared)
-      : socket_(std::move(socket)), shared_(shared), input_(new char[capacity]),
-        timer_(socket_.get_executor()), watchdog_(socket_, shared.idle_timeout) {}
+      : socket_(std::move(socket)),
+        shared_(shared),
+        input_(new char[capacity]),
+        timer_(socket_.get_executor()),
+        watchdog_(socket_, shared.idle_timeout) {}
 
   void start() {
     watchdog_.waiting_for_request();
@@ -121,13 +128,14 @@ class connection : public std::enable_shared_from_this<connection> {
   void route(const http::request& request) {
     const auto [path, query] = split_target(request.target);
     reply_ = {request.verb == http::method::head,
-              !request.keep_alive      ? http::connection_header::close
+              !request.keep_alive     ? http::connection_header::close
               : request.version == 10 ? http::connection_header::keep_alive
                                       : http::connection_header::none};
     if (reply_.connection == http::connection_header::close) closing_ = true;
     const bool known = path == "/delay" || path == "/stats";
     if (!known) return answer(404, "Not Found");
-    if (request.verb == http::method::other) return answer(405, "Method Not Allowed", "text/plain", true);
+    if (request.verb == http::method::other)
+      return answer(405, "Method Not Allowed", "text/plain", true);
     if (path == "/stats") {
       std::string body = "{\"served\":" + std::to_string(shared_.count.served.load()) +
                          ",\"in_flight\":" + std::to_string(shared_.count.in_flight.load()) +
@@ -149,15 +157,18 @@ class connection : public std::enable_shared_from_this<connection> {
       self->waiting_ = false;
       --self->shared_.count.in_flight;
       ++self->shared_.count.served;
-      self->answer(200, "{\"i\":" + std::to_string(self->delay_index_) + ",\"ms\":" +
-                            std::to_string(self->delay_ms_) + "}",
+      self->answer(200,
+                   "{\"i\":" + std::to_string(self->delay_index_) +
+                       ",\"ms\":" + std::to_string(self->delay_ms_) + "}",
                    "application/json");
       self->process();
     });
   }
 
-  void answer(int status, std::string_view body, std::string_view type = "text/plain", bool allow = false) {
-    http::append_response(output_, {status, type, reply_.connection, allow, reply_.head_only}, body);
+  void answer(int status, std::string_view body, std::string_view type = "text/plain",
+              bool allow = false) {
+    http::append_response(output_, {status, type, reply_.connection, allow, reply_.head_only},
+                          body);
   }
 
   void do_read() {
@@ -169,15 +180,16 @@ class connection : public std::enable_shared_from_this<connection> {
     }
     if (end_ == capacity) return;  // full of queued requests: read again once they are answered
     reading_ = true;
-    socket_.async_read_some(asio::buffer(input_.get() + end_, capacity - end_),
-                            [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                              self->reading_ = false;
-                              if (ec) return self->gone();
-                              self->watchdog_.busy();
-                              self->end_ += n;
-                              if (self->waiting_) return self->do_read();
-                              self->process();
-                            });
+    socket_.async_read_some(
+        asio::buffer(input_.get() + end_, capacity - end_),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+          self->reading_ = false;
+          if (ec) return self->gone();
+          self->watchdog_.busy();
+          self->end_ += n;
+          if (self->waiting_) return self->do_read();
+          self->process();
+        });
   }
 
   void flush() {
@@ -235,17 +247,20 @@ int main(int argc, char** argv) {
   server_options options;
   std::string delay = "fixed";
   std::uint64_t seed = 1;
-  app.add_option("--port", options.port, "TCP port to listen on (0: any free port)")->capture_default_str();
+  app.add_option("--port", options.port, "TCP port to listen on (0: any free port)")
+      ->capture_default_str();
   app.add_option("--host", options.host, "address to bind")->capture_default_str();
   app.add_option("--threads", options.threads, "I/O threads (one io_context each)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
-  app.add_option("--idle-timeout", options.idle_timeout_s, "seconds an idle keep-alive connection stays open")
+  app.add_option("--idle-timeout", options.idle_timeout_s,
+                 "seconds an idle keep-alive connection stays open")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
   app.add_option("--delay", delay, "delay profile: fixed, lognormal:SIGMA or tail:P:EXTRA_MS")
       ->capture_default_str();
-  app.add_option("--seed", seed, "seed of the delay profile's random numbers")->capture_default_str();
+  app.add_option("--seed", seed, "seed of the delay profile's random numbers")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   shared_state shared;
