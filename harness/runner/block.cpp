@@ -6,6 +6,7 @@
 
 #include "canary.h"
 #include "capacity.h"
+#include "downstream.h"
 #include "proc_sampler.h"
 
 namespace lab {
@@ -65,12 +66,19 @@ class block_runner::session {
     std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
       return index_of(a) < index_of(b);
     });
-    for (const auto& name : order) run_scenario(scenario_named(s_, name));
-    if (server_) {
-      const bool was_running = server_->running();
-      const auto& exit = server_->stop();
-      if (was_running && !exit.clean()) note_unclean_stop(exit);
+    for (size_t i = 0; i < order.size(); ++i) {
+      const scenario& sc = scenario_named(s_, order[i]);
+      // The downstream the server needs: the scenario's own; a scenario without one keeps
+      // what runs, or (nothing running yet) takes the next one's, so a block whose first
+      // scenarios need none does not start the server twice.
+      if (sc.downstream || !server_running()) {
+        wanted_downstream_ = sc.downstream;
+        for (size_t k = i + 1; !wanted_downstream_ && k < order.size(); ++k)
+          wanted_downstream_ = scenario_named(s_, order[k]).downstream;
+      }
+      run_scenario(sc);
     }
+    stop_server();
     return failures_;
   }
 
@@ -81,14 +89,49 @@ class block_runner::session {
     return s_.scenarios.size();
   }
 
-  // Starts the server (and primes it) unless it is running; false with start_failure_ set.
+  bool server_running() { return server_ && server_->running(); }
+
+  // Stops the server (an unclean stop of a running one is recorded) and its downstream.
+  void stop_server() {
+    if (server_) {
+      const bool was_running = server_->running();
+      const auto& exit = server_->stop();
+      if (was_running && !exit.clean()) note_unclean_stop(exit);
+    }
+    server_.reset();
+    if (downstream_) {
+      const bool was_running = downstream_->running();
+      const auto exit = downstream_->stop();
+      if (was_running && !exit.clean())
+        o_.progress_.note(spec_.name + ": the downstream did not stop cleanly: " + exit.describe());
+    }
+    downstream_.reset();
+  }
+
+  // Starts the server (and primes it) unless it is running with the wanted downstream; with a
+  // downstream, a fresh one is started first (its counters at 0, pinned to the client CPUs)
+  // and named by {downstream}. False with start_failure_ set.
   bool ensure_started() {
     if (!start_failure_.empty()) return false;
-    if (server_ && server_->running()) return true;
-    server_.reset();
+    if (server_running() && server_downstream_ == wanted_downstream_ &&
+        (!wanted_downstream_ || (downstream_ && downstream_->running())))
+      return true;
+    stop_server();
+    const std::string start_stem = stem_ + "-" + std::to_string(o_.starts_++);
+    launch_settings launch = o_.settings_.launch;
+    if (wanted_downstream_) {
+      try {
+        downstream_.emplace(running_downstream::start(*wanted_downstream_, launch,
+                                                      settings().client_cpus, start_stem + "-downstream"));
+      } catch (const std::exception& e) {
+        start_failure_ = std::string("downstream (") + wanted_downstream_->describe() + "): " + e.what();
+        return false;
+      }
+      launch.downstream = downstream_->address();
+    }
+    server_downstream_ = wanted_downstream_;
     try {
-      server_.emplace(launched_server::start(spec_, o_.settings_.launch, measure_idle_timeout_s,
-                                             stem_ + "-" + std::to_string(o_.starts_++)));
+      server_.emplace(launched_server::start(spec_, launch, measure_idle_timeout_s, start_stem));
     } catch (const std::exception& e) {
       start_failure_ = e.what();
       return false;
@@ -247,6 +290,20 @@ class block_runner::session {
     }
     const auto request = request_for(o_.settings_, sc, id.key, server_->port(), seconds,
                                      log_stem_of(id.key));
+    // A scenario with a downstream: its counters before and its CPU during the measurement.
+    const bool with_downstream = sc.downstream && downstream_;
+    std::optional<downstream_stats> downstream_before;
+    std::optional<group_sampler> downstream_sampler;
+    if (with_downstream) {
+      try {
+        downstream_before = downstream_->stats();
+      } catch (const std::exception& e) {
+        record_failed(id, std::string("downstream GET /stats before the measurement: ") + e.what(), false);
+        return nullptr;
+      }
+      downstream_sampler.emplace(downstream_->pid());
+      downstream_sampler->start();
+    }
     group_sampler sampler(server_->pid());
     sampler.start();
     std::optional<canary_run> finished;
@@ -260,12 +317,42 @@ class block_runner::session {
       failure = e.what();
     }
     auto samples = sampler.stop();
+    std::optional<downstream_usage> downstream;
+    std::string downstream_failure;
+    if (with_downstream) {
+      auto downstream_samples = downstream_sampler->stop();
+      try {
+        const auto after = downstream_->stats();
+        downstream_usage u;
+        u.delay = downstream_->config().delay;
+        u.threads = downstream_->config().threads;
+        u.cpus = static_cast<int>(std::min<size_t>(std::max(1, u.threads),
+                                                   std::max<size_t>(1, settings().client_cpus.size())));
+        add_samples(u, downstream_samples);
+        u.calls = after.served >= downstream_before->served ? after.served - downstream_before->served : 0;
+        u.cancelled = after.cancelled >= downstream_before->cancelled
+                          ? after.cancelled - downstream_before->cancelled : 0;
+        u.in_flight_after = after.in_flight;
+        downstream = u;
+      } catch (const std::exception& e) {
+        downstream_failure = e.what();
+      }
+    }
     if (!server_->running()) {
       record_failed(id, "server died during the measurement (" + server_->death_report() + ")", true);
       return nullptr;
     }
     if (!finished) {
       record_failed(id, failure, false);
+      return nullptr;
+    }
+    if (with_downstream && !downstream) {
+      // The server is fine; the downstream is not: restart both for the next measurement.
+      const std::string why = downstream_->running()
+                                  ? "downstream GET /stats after the measurement: " + downstream_failure
+                                  : "the downstream died during the measurement (" +
+                                        downstream_->stop().describe() + "; " + downstream_->stderr_tail(400) + ")";
+      record_failed(id, why, false);
       return nullptr;
     }
     measurement m;
@@ -275,6 +362,7 @@ class block_runner::session {
     m.starved = finished->starved;
     m.server = usage_from_samples(samples);
     m.client_cpus = settings().client_cpus.size();
+    m.downstream = downstream;
     json record = m.to_json(o_.doc_.folder());
     o_.doc_.add_measurement(record);
     return record;
@@ -317,6 +405,9 @@ class block_runner::session {
   planned_block block_;
   std::string stem_;
   std::optional<launched_server> server_;
+  std::optional<running_downstream> downstream_;
+  std::optional<downstream_config> wanted_downstream_;  // what the next start needs
+  std::optional<downstream_config> server_downstream_;  // what the running server was given
   std::string start_failure_;  // once a start fails, the block's other measurements fail fast
   int failures_ = 0;
 };

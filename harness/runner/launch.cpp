@@ -15,6 +15,7 @@ placeholders placeholders_for(const launch_settings& settings, int idle_timeout_
   values.idle_timeout_s = idle_timeout_s;
   values.bin = settings.bin;
   values.root = settings.root;
+  if (!settings.downstream.empty()) values.downstream = settings.downstream;
   return values;
 }
 

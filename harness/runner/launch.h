@@ -22,6 +22,9 @@ struct launch_settings {
   std::vector<int> cpus;           // server CPUs; {threads} is their count
   std::filesystem::path logs;      // logs/<stem>.stdout and .stderr
   std::filesystem::path tmp_root;  // each start gets a fresh {tmp} folder under it
+  // {downstream}: HOST:PORT of a live downstream (downstream.h) for /gateway; empty keeps the
+  // registry's default, where nothing listens (/gateway answers 502).
+  std::string downstream;
 };
 
 // The placeholders of one start (the port is chosen by server_process).

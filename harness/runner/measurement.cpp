@@ -67,6 +67,15 @@ server_usage usage_from_samples(const std::vector<timed_sample>& samples) {
   return u;
 }
 
+void add_samples(downstream_usage& usage, const std::vector<timed_sample>& samples) {
+  if (samples.empty()) return;
+  const auto& first = samples.front();
+  const auto& last = samples.back();
+  usage.cpu_s = std::max(0.0, last.sample.utime_s + last.sample.stime_s -
+                                  first.sample.utime_s - first.sample.stime_s);
+  usage.wall_s = std::max(0.0, last.t_s - first.t_s);
+}
+
 bool is_client_bound(const flag_inputs& in) {
   // An open-loop generator that keeps its schedule is not limiting the load even at high CPU;
   // one that falls behind it is, whatever its CPU says.
@@ -81,6 +90,8 @@ std::vector<std::string> measurement_flags(const flag_inputs& in) {
   if (in.starved) flags.push_back("starved");
   if (in.open && in.offered_rps && in.achieved_rps < overloaded_below_offered * *in.offered_rps)
     flags.push_back("overloaded");
+  if (in.downstream_utilization && *in.downstream_utilization >= downstream_bound_utilization)
+    flags.push_back("downstream_bound");
   return flags;
 }
 
@@ -98,7 +109,12 @@ flag_inputs measurement::inputs() const {
   in.achieved_rps = load.achieved_rps;
   in.errors = load.errors.total();
   in.starved = starved;
+  if (downstream) in.downstream_utilization = downstream->utilization();
   return in;
+}
+
+uint64_t measurement::gateway_requests() const {
+  return load.responses + static_cast<uint64_t>(std::max(0, canary.responses));
 }
 
 json measurement::to_json(const std::filesystem::path& run_folder) const {
@@ -156,6 +172,19 @@ json measurement::to_json(const std::filesystem::path& run_folder) const {
     record["send_lag_us"] = {{"p50", load.send_lag->p50}, {"p99", load.send_lag->p99},
                              {"max", load.send_lag->max}};
   if (load.connections_opened) record["connections_opened"] = *load.connections_opened;
+  if (downstream) {
+    const auto& d = *downstream;
+    const uint64_t requests = gateway_requests();
+    record["downstream"] = {
+        {"delay", d.delay},
+        {"threads", d.threads},
+        {"cpu_s", d.cpu_s},
+        {"cpu_utilization", d.utilization()},
+        {"calls", d.calls},
+        {"calls_per_request", requests > 0 ? json(static_cast<double>(d.calls) / requests) : json(nullptr)},
+        {"cancelled", d.cancelled},
+        {"in_flight_after", d.in_flight_after}};
+  }
   if (load.histogram_file) {
     std::error_code ec;
     auto relative = std::filesystem::relative(*load.histogram_file, run_folder, ec);

@@ -5,6 +5,7 @@
 // Run apart from the runner and the reporters. Pure values and functions; thread-compatible.
 #pragma once
 
+#include <algorithm>
 #include <compare>
 #include <cstdint>
 #include <filesystem>
@@ -24,6 +25,7 @@ namespace lab {
 inline constexpr double client_bound_utilization = 0.90;   // closed loop: generator CPUs busy
 inline constexpr double client_bound_send_lag_p99_us = 1000;  // open loop: behind schedule
 inline constexpr double overloaded_below_offered = 0.95;   // open loop: achieved / offered
+inline constexpr double downstream_bound_utilization = 0.90;  // the downstream's CPUs busy
 
 // (server, scenario, load, connections, rate, pipeline, repetition): one measurement.
 // `rate` is the offered req/s of an open-loop measurement (a whole number), 0 for closed loop.
@@ -60,6 +62,22 @@ struct server_usage {
 };
 server_usage usage_from_samples(const std::vector<timed_sample>& samples);
 
+// The downstream service over one measurement of a scenario with a downstream: its CPU (from a
+// group_sampler of its process) and the deltas of its GET /stats counters.
+struct downstream_usage {
+  std::string delay;       // its --delay profile
+  int threads = 1;         // its --threads
+  double cpu_s = 0;        // user + sys during the measurement
+  double wall_s = 0;       // the sampler's span
+  int cpus = 1;            // CPUs it could use: min(threads, client CPUs it is pinned to)
+  uint64_t calls = 0;      // "served" delta: /delay calls answered
+  uint64_t cancelled = 0;  // "cancelled" delta: callers that left before the answer
+  uint64_t in_flight_after = 0;  // "in_flight" right after the generator ended
+  double utilization() const { return wall_s > 0 ? cpu_s / (wall_s * std::max(1, cpus)) : 0; }
+};
+// From the sampler's series of the downstream's process group (cpu_s, wall_s).
+void add_samples(downstream_usage& usage, const std::vector<timed_sample>& samples);
+
 // What the flags are computed from (a part of `measurement`, separate so tests can state it).
 struct flag_inputs {
   bool open = false;
@@ -69,10 +87,12 @@ struct flag_inputs {
   double achieved_rps = 0;
   uint64_t errors = 0;
   bool starved = false;
+  std::optional<double> downstream_utilization;  // scenarios with a downstream
 };
 // client_bound: open loop with a send-lag report — send lag p99 > 1 ms; otherwise the
 // generator's CPUs >= 90 % busy. errors: any. starved: the canary. overloaded: open loop,
-// achieved < 95 % of offered. In that order.
+// achieved < 95 % of offered. downstream_bound: the downstream's CPUs >= 90 % busy (its
+// delays were not the only thing the gateway waited for). In that order.
 std::vector<std::string> measurement_flags(const flag_inputs& in);
 bool is_client_bound(const flag_inputs& in);
 
@@ -83,10 +103,14 @@ struct measurement {
   bool starved = false;
   server_usage server;
   size_t client_cpus = 1;
+  std::optional<downstream_usage> downstream;
 
   double client_utilization() const;
   flag_inputs inputs() const;
   std::vector<std::string> flags() const { return measurement_flags(inputs()); }
+  // The gateway requests the downstream's calls served: the generator's answers plus the
+  // canary's (its GETs of the same path call the downstream too).
+  uint64_t gateway_requests() const;
   // The record (status "ok"); histogram_file is written relative to `run_folder`.
   nlohmann::json to_json(const std::filesystem::path& run_folder) const;
 };

@@ -160,6 +160,17 @@ double estimate_seconds(const suite& s, const std::vector<planned_block>& blocks
       touch(name);
       total += steps * seconds_of(name);
     }
+    // A scenario whose downstream differs from the one the server runs with restarts it
+    // (block.cpp): one more start and primer each time.
+    std::optional<downstream_config> current;
+    bool first = true;
+    for (const auto& name : scenarios) {
+      const scenario* sc = find_scenario(s, name);
+      if (!sc || !sc->downstream) continue;
+      if (!first && current != sc->downstream) total += server_start_cost_s + s.primer_s + step_overhead_s;
+      current = sc->downstream;
+      first = false;
+    }
     for (const auto& name : scenarios) {
       const scenario* sc = find_scenario(s, name);
       // The first block that needs a probe runs it instead of the warm-up.

@@ -136,7 +136,7 @@ nlohmann::json make_aggregates(const nlohmann::json& measurements) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& gk : order) {
     const auto& g = groups[gk];
-    std::vector<double> rps, p50, p99, p999, p9999, cpu, rss;
+    std::vector<double> rps, p50, p99, p999, p9999, cpu, rss, calls_per_request, downstream_cpu;
     bool client_bound = false;
     std::set<std::string> member_flags;
     for (const auto* m : g.members) {
@@ -151,6 +151,13 @@ nlohmann::json make_aggregates(const nlohmann::json& measurements) {
         cpu.push_back(server["cpu_us_per_request"].get<double>());
       if (server.contains("rss_peak_kb") && server["rss_peak_kb"].is_number())
         rss.push_back(server["rss_peak_kb"].get<double>());
+      if (m->contains("downstream")) {
+        const auto& d = (*m)["downstream"];
+        if (d.contains("calls_per_request") && d["calls_per_request"].is_number())
+          calls_per_request.push_back(d["calls_per_request"].get<double>());
+        if (d.contains("cpu_utilization") && d["cpu_utilization"].is_number())
+          downstream_cpu.push_back(d["cpu_utilization"].get<double>());
+      }
       client_bound = client_bound || m->value("client_bound", false);
       for (const auto& f : (*m)["flags"]) member_flags.insert(f.get<std::string>());
     }
@@ -158,7 +165,7 @@ nlohmann::json make_aggregates(const nlohmann::json& measurements) {
     // An aggregate carries a flag if any repetition did; noisy is its own.
     nlohmann::json flags = nlohmann::json::array();
     if (client_bound) flags.push_back("client_bound");
-    for (const char* f : {"errors", "starved", "overloaded"})
+    for (const char* f : {"errors", "starved", "overloaded", "downstream_bound"})
       if (member_flags.count(f)) flags.push_back(f);
     if (is_noisy(rps_spread)) flags.push_back("noisy");
     const auto& first = *g.first;
@@ -185,6 +192,11 @@ nlohmann::json make_aggregates(const nlohmann::json& measurements) {
                         {"flags", flags}};
     if (p9999.size() == g.members.size()) a["latency_p99_99_us"] = spread_to_json(summarize(p9999));
     if (first.contains("rate_fraction")) a["rate_fraction"] = first["rate_fraction"];
+    // Scenarios with a downstream (/gateway): when every repetition has the value.
+    if (!calls_per_request.empty() && calls_per_request.size() == g.members.size())
+      a["downstream_calls_per_request"] = spread_to_json(summarize(calls_per_request));
+    if (!downstream_cpu.empty() && downstream_cpu.size() == g.members.size())
+      a["downstream_cpu_utilization"] = spread_to_json(summarize(downstream_cpu));
     out.push_back(std::move(a));
   }
   return out;
@@ -294,6 +306,16 @@ std::vector<std::string> validate_service_results(const nlohmann::json& doc) {
           for (const char* k : {"p50", "p99", "max"})
             c.need(m["send_lag_us"], w + "send_lag_us.", k, &J::is_number, "a number");
         if (m.contains("histogram_file")) c.need(m, w, "histogram_file", &J::is_string, "a string");
+        // Scenarios with a downstream (/gateway) only.
+        if (m.contains("downstream") && c.need(m, w, "downstream", &J::is_object, "an object")) {
+          const auto& d = m["downstream"];
+          const std::string dw = w + "downstream.";
+          c.need(d, dw, "delay", &J::is_string, "a string");
+          for (const char* k : {"cpu_s", "cpu_utilization"}) c.need(d, dw, k, &J::is_number, "a number");
+          for (const char* k : {"threads", "calls", "cancelled", "in_flight_after"})
+            c.need(d, dw, k, &J::is_number_integer, "an integer");
+          c.need(d, dw, "calls_per_request", &J::is_number, "a number or null", true);
+        }
       }
       c.need(m, w, "duration_s", &J::is_number, "a number");
       c.need(m, w, "requests", &J::is_number_integer, "an integer");

@@ -67,6 +67,13 @@ void ensure_lab_load(const common_options& options) {
                              " is missing: build it (cmake --build <build dir> --target lab_load)");
 }
 
+void ensure_downstream(const common_options& options) {
+  const auto binary = options.bin / "downstream";
+  if (::access(binary.c_str(), X_OK) != 0)
+    throw std::runtime_error("the suite has scenarios with a downstream but " + binary.string() +
+                             " is missing: build it (cmake --build <build dir> --target downstream)");
+}
+
 void raise_fd_limit() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
@@ -194,11 +201,16 @@ void run_session::verify_all() {
   for (const auto* spec : to_verify) names.push_back(spec->name);
   progress_.step("verifying " + join(names) + " (" + std::to_string(options_.verify_jobs) + " at a time)",
                  verify_seconds(to_verify.size(), options_.verify_jobs));
+  // A suite with /gateway scenarios: every server is verified against a live downstream (on the
+  // client CPUs), so the gateway_* checks run and the smoke GETs of /gateway paths can pass.
+  std::optional<verify_downstream> downstream;
+  if (needs_downstream(suite_)) downstream = verify_downstream{downstream_config{}, layout_.client_cpus};
   const auto results = verify_servers(to_verify, launch_, scenario_paths(suite_), options_.verify_jobs,
                                       [&](size_t i) {
                                         progress_.step("verifying " + to_verify[i]->name + " again, alone",
                                                        verify_seconds(1, 1));
-                                      });
+                                      },
+                                      downstream);
   for (size_t i = 0; i < to_verify.size(); ++i) record_verification(*to_verify[i], results[i]);
 }
 
@@ -380,6 +392,7 @@ std::string describe_plan(const suite& s, size_t servers, const std::vector<plan
       if (sc.slo_p99_ms) out << ", capacity at p99 < " << *sc.slo_p99_ms << " ms";
       if (sc.capacity_search_steps > 0) out << " with up to " << sc.capacity_search_steps << " bisection steps";
     }
+    if (sc.downstream) out << "; downstream " << sc.downstream->describe() << " on the client CPUs";
     out << "\n";
   }
   const double seconds = estimate_seconds(s, blocks, servers_to_verify, servers_to_cold_start, verify_jobs);
@@ -567,6 +580,7 @@ int run_command(const run_options& options) {
   }
   if (specs.empty()) throw std::runtime_error("no servers selected (see ./lab list)");
   if (needs_lab_load(s)) ensure_lab_load(options);
+  if (needs_downstream(s)) ensure_downstream(options);
   fs::create_directories(folder);
   install_child_cleanup_handlers();
   raise_fd_limit();

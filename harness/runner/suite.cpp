@@ -54,7 +54,54 @@ int positive_int(const nlohmann::json& j, const char* key, int fallback, const s
   return v.get<int>();
 }
 
+// A non-negative decimal number ("0.5", "100", "1e-3" is refused: digits and one point only).
+std::optional<double> plain_number(const std::string& text) {
+  if (!std::regex_match(text, std::regex("[0-9]+(\\.[0-9]+)?|\\.[0-9]+"))) return std::nullopt;
+  return std::stod(text);
+}
+
+// "downstream": {"delay": "fixed" | "lognormal:SIGMA" | "tail:P:EXTRA_MS", "threads": N}.
+downstream_config parse_downstream(const nlohmann::json& j, const std::string& source,
+                                   const std::string& where) {
+  check_fields(j, {"delay", "threads"}, source, where);
+  downstream_config d;
+  if (j.contains("delay")) {
+    if (!j["delay"].is_string()) fail(source, where + "delay", "must be a string");
+    d.delay = j["delay"];
+    const std::string valid = "fixed, lognormal:SIGMA (SIGMA >= 0) or tail:P:EXTRA_MS (P in 0..1, EXTRA_MS >= 0)";
+    std::smatch parts;
+    bool ok = d.delay == "fixed";
+    if (std::regex_match(d.delay, parts, std::regex("lognormal:([^:]+)")))
+      ok = plain_number(parts[1]).has_value();
+    else if (std::regex_match(d.delay, parts, std::regex("tail:([^:]+):([^:]+)"))) {
+      auto p = plain_number(parts[1]);
+      ok = p && *p <= 1 && plain_number(parts[2]).has_value();
+    }
+    if (!ok) fail(source, where + "delay", "\"" + d.delay + "\" is not " + valid);
+  }
+  if (j.contains("threads")) {
+    const auto& t = j["threads"];
+    if (!t.is_number_integer() || t.get<long long>() < 1 || t.get<long long>() > 64)
+      fail(source, where + "threads", "must be an integer in 1..64");
+    d.threads = t.get<int>();
+  }
+  return d;
+}
+
+nlohmann::json downstream_to_json(const downstream_config& d) {
+  return {{"delay", d.delay}, {"threads", d.threads}};
+}
+
 }  // namespace
+
+std::string downstream_config::describe() const {
+  return delay + ", " + std::to_string(threads) + (threads == 1 ? " thread" : " threads");
+}
+
+bool needs_downstream(const suite& s) {
+  return std::any_of(s.scenarios.begin(), s.scenarios.end(),
+                     [](const scenario& sc) { return sc.downstream.has_value(); });
+}
 
 const char* to_string(load_kind kind) { return kind == load_kind::open ? "open" : "closed"; }
 
@@ -74,7 +121,7 @@ size_t scenario::level_count() const {
 suite parse_suite(const nlohmann::json& j, const std::string& source) {
   check_fields(j,
                {"name", "description", "duration_s", "warmup_s", "primer_s", "timeout_s",
-                "repetitions", "startup_runs", "scenarios"},
+                "repetitions", "startup_runs", "downstream", "scenarios"},
                source, "");
   suite s;
   if (!j.contains("name") || !j["name"].is_string() ||
@@ -95,6 +142,9 @@ suite parse_suite(const nlohmann::json& j, const std::string& source) {
     fail(source, "timeout_s", "must be a whole number of seconds >= 1 (wrk's --timeout takes no fractions)");
   s.repetitions = positive_int(j, "repetitions", 1, source, 1);
   s.startup_runs = positive_int(j, "startup_runs", 10, source, 0);
+  // The suite's downstream is every scenario's unless the scenario names its own.
+  std::optional<downstream_config> suite_downstream;
+  if (j.contains("downstream")) suite_downstream = parse_downstream(j["downstream"], source, "downstream.");
 
   if (!j.contains("scenarios") || !j["scenarios"].is_array() || j["scenarios"].empty())
     fail(source, "scenarios", "required, a non-empty array");
@@ -104,7 +154,8 @@ suite parse_suite(const nlohmann::json& j, const std::string& source) {
     const std::string where = "scenarios[" + std::to_string(i) + "].";
     check_fields(sj,
                  {"name", "path", "load", "generator", "pipeline", "connections", "wrk_threads",
-                  "rates", "rate_fractions", "slo_p99_ms", "capacity_search", "probe", "duration_s"},
+                  "rates", "rate_fractions", "slo_p99_ms", "capacity_search", "probe", "duration_s",
+                  "downstream"},
                  source, where);
     scenario sc;
     if (!sj.contains("name") || !sj["name"].is_string() ||
@@ -208,6 +259,9 @@ suite parse_suite(const nlohmann::json& j, const std::string& source) {
           fail(source, where + "probe.duration_s", "must be a whole number of seconds >= 1 (wrk)");
       }
     }
+    sc.downstream = sj.contains("downstream")
+                        ? std::optional(parse_downstream(sj["downstream"], source, where + "downstream."))
+                        : suite_downstream;
     s.scenarios.push_back(std::move(sc));
   }
   return s;
@@ -228,6 +282,8 @@ nlohmann::json suite_to_json(const suite& s) {
     if (sc.slo_p99_ms) sj["slo_p99_ms"] = *sc.slo_p99_ms;
     if (sc.capacity_search_steps > 0) sj["capacity_search"] = {{"steps", sc.capacity_search_steps}};
     if (sc.duration_s) sj["duration_s"] = *sc.duration_s;
+    // Each scenario's own (the suite's already applied), so the block parses back the same.
+    if (sc.downstream) sj["downstream"] = downstream_to_json(*sc.downstream);
     scenarios.push_back(sj);
   }
   return {{"name", s.name},         {"description", s.description},

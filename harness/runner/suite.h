@@ -1,7 +1,7 @@
 // Suites: the declarative description of a run (harness/suites/<name>.json) — scenarios with
 // their path and load (closed loop: pipelining depth and connection levels; open loop: offered
 // rates, absolute or as fractions of a per-server capacity probe, an optional latency SLO and
-// capacity search), plus duration, warm-up, primer, repetitions and cold-start count.
+// capacity search; a downstream service for /gateway scenarios), plus duration, warm-up, primer, repetitions and cold-start count.
 // Validation errors name the file, the field and what is valid. Pure functions;
 // thread-compatible.
 #pragma once
@@ -31,6 +31,16 @@ struct capacity_probe {
   bool operator==(const capacity_probe&) const = default;
 };
 
+// The downstream service a scenario's /gateway calls ({bin}/downstream, docs/harness.md "The
+// downstream"): its delay profile (`fixed`, `lognormal:SIGMA`, `tail:P:EXTRA_MS`, as the
+// downstream's --delay takes it) and its I/O threads.
+struct downstream_config {
+  std::string delay = "fixed";
+  int threads = 1;
+  bool operator==(const downstream_config&) const = default;
+  std::string describe() const;  // "fixed, 1 thread"
+};
+
 // Open-loop connection cap given to lab_load when a scenario names none.
 inline constexpr int default_open_connection_cap = 1024;
 
@@ -50,6 +60,9 @@ struct scenario {
   // Seconds per measurement of this scenario when shorter than the suite's (whole seconds);
   // a scenario can only ask for shorter measurements (--duration changes the suite's).
   std::optional<double> duration_s;
+  // A downstream started beside the server for this scenario (its own "downstream", else the
+  // suite's); the server is started with {downstream} naming it. None: the registry's default.
+  std::optional<downstream_config> downstream;
 
   bool is_open() const { return load == load_kind::open; }
   bool needs_probe() const { return is_open() && !rate_fractions.empty(); }
@@ -69,6 +82,9 @@ struct suite {
   int startup_runs = 10;   // cold starts per server; 0 skips the startup measurement
   std::vector<scenario> scenarios;
 };
+
+// True if any scenario of `s` has a downstream (then servers are verified with a live one).
+bool needs_downstream(const suite& s);
 
 // Seconds per measurement of `sc` in `s`: min(sc.duration_s, s.duration_s).
 double measurement_seconds(const suite& s, const scenario& sc);

@@ -4,6 +4,7 @@
 #include <deque>
 #include <future>
 
+#include "downstream.h"
 #include "http_client.h"
 
 namespace lab {
@@ -68,6 +69,27 @@ std::string smoke_check(const std::string& host, int port, const std::string& pa
     }
     if (route == "/compute" && !digits) return "GET " + path + ": body is not a number";
     if (route == "/sleep" && (!digits || query != "ms=" + r.body)) return "GET " + path + ": wrong body";
+    if (route == "/gateway") {
+      // {"fanout":K,"mode":M,"calls":[{"i":0,"ms":MS},...]} for the query's K, M and MS.
+      auto value = [&](const std::string& name) -> std::string {
+        const std::string key = name + "=";
+        for (size_t at = 0; at < query.size();) {
+          const size_t end = std::min(query.find('&', at), query.size());
+          if (query.compare(at, key.size(), key) == 0) return query.substr(at + key.size(), end - at - key.size());
+          at = end + 1;
+        }
+        return "";
+      };
+      auto j = json::parse(r.body, nullptr, false);
+      const std::string mode = value("mode").empty() ? "parallel" : value("mode");
+      bool ok = j.is_object() && j.contains("fanout") && j["fanout"].is_number_unsigned() &&
+                std::to_string(j["fanout"].get<unsigned long long>()) == value("fanout") &&
+                j.value("mode", "") == mode && j.contains("calls") && j["calls"].is_array() &&
+                j["calls"].size() == j["fanout"].get<size_t>();
+      for (size_t i = 0; ok && i < j["calls"].size(); ++i)
+        ok = j["calls"][i] == json{{"i", i}, {"ms", std::stoull("0" + value("ms"))}};
+      if (!ok) return "GET " + path + ": wrong body";
+    }
     return "";
   } catch (const std::exception& e) {
     return "GET " + path + ": " + e.what();
@@ -75,11 +97,24 @@ std::string smoke_check(const std::string& host, int port, const std::string& pa
 }
 
 verification verify_server(const server_spec& spec, const launch_settings& settings,
-                           const std::vector<std::string>& paths) {
+                           const std::vector<std::string>& paths,
+                           const std::optional<verify_downstream>& downstream) {
   verification v;
+  std::optional<running_downstream> live;
+  launch_settings launch = settings;
+  if (downstream) {
+    try {
+      live.emplace(running_downstream::start(downstream->config, settings, downstream->cpus,
+                                             spec.name + "-verify-downstream"));
+    } catch (const std::exception& e) {
+      v.reason = std::string("the downstream for the /gateway checks did not start: ") + e.what();
+      return v;
+    }
+    launch.downstream = live->address();
+  }
   std::optional<launched_server> server;
   try {
-    server.emplace(launched_server::start(spec, settings, verify_idle_timeout_s, spec.name + "-verify"));
+    server.emplace(launched_server::start(spec, launch, verify_idle_timeout_s, spec.name + "-verify"));
   } catch (const std::exception& e) {
     v.reason = std::string("did not start: ") + e.what();
     return v;
@@ -89,6 +124,10 @@ verification verify_server(const server_spec& spec, const launch_settings& setti
   co.port = server->port();
   co.idle_timeout_s = verify_idle_timeout_s;
   co.exact_cpp_bytes = spec.language == "cpp" && !spec.reference;
+  if (live) {
+    co.downstream_host = live->host();
+    co.downstream_port = live->port();
+  }
   v.checks = run_conformance(co);
   for (const auto& r : v.checks) {
     if (r.passed) continue;
@@ -120,7 +159,8 @@ verification verify_server(const server_spec& spec, const launch_settings& setti
 std::vector<verification> verify_servers(const std::vector<const server_spec*>& specs,
                                          const launch_settings& settings,
                                          const std::vector<std::string>& paths, int jobs,
-                                         const std::function<void(size_t)>& before_solo) {
+                                         const std::function<void(size_t)>& before_solo,
+                                         const std::optional<verify_downstream>& downstream) {
   std::vector<verification> out(specs.size());
   jobs = std::max(1, jobs);
   // A sliding window of `jobs` verifications; each thread starts and stops its own server, so
@@ -130,8 +170,8 @@ std::vector<verification> verify_servers(const std::vector<const server_spec*>& 
   while (next < specs.size() || !running.empty()) {
     while (next < specs.size() && running.size() < static_cast<size_t>(jobs)) {
       const server_spec* spec = specs[next];
-      running.emplace_back(next++, std::async(std::launch::async, [spec, &settings, &paths] {
-                             return verify_server(*spec, settings, paths);
+      running.emplace_back(next++, std::async(std::launch::async, [spec, &settings, &paths, &downstream] {
+                             return verify_server(*spec, settings, paths, downstream);
                            }));
     }
     out[running.front().first] = running.front().second.get();
@@ -141,7 +181,7 @@ std::vector<verification> verify_servers(const std::vector<const server_spec*>& 
     for (size_t i = 0; i < specs.size(); ++i) {
       if (out[i].result != verdict::failed) continue;
       if (before_solo) before_solo(i);
-      out[i] = verify_server(*specs[i], settings, paths);
+      out[i] = verify_server(*specs[i], settings, paths, downstream);
       if (!out[i].reason.empty()) out[i].reason += " (re-checked alone)";
     }
   return out;

@@ -11,6 +11,10 @@
 //            server did not start, died during the
 //            checks, or its stop was not clean (non-zero exit, no exit within the grace period,
 //            or a sanitizer report): it is never measured.
+// A suite with /gateway scenarios verifies with a live downstream (verify_downstream): the server
+// is started with {downstream} naming it, so the gateway_* checks that need one run (and
+// gateway_bad_gateway, which needs a refusing one, is skipped); otherwise the registry's
+// default, where nothing listens, and it is the other way round.
 // verify_servers runs several verifications at once (each server its own process, the checks
 // mostly wait on timers), and re-checks alone any server that failed while others ran, so
 // concurrency can cost time but never a verdict. verify_server is thread-safe (each call owns
@@ -18,6 +22,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -27,6 +32,7 @@
 #include "conformance.h"
 #include "launch.h"
 #include "registry.h"
+#include "suite.h"
 
 namespace lab {
 
@@ -34,6 +40,13 @@ enum class verdict { ok, partial, failed };
 const char* to_string(verdict v);  // "ok" | "partial" | "failed"
 
 inline constexpr int verify_idle_timeout_s = 2;
+
+// The live downstream started beside each verified server: fixed delays and one thread, as the
+// conformance checks' timings assume, pinned to `cpus` (the client CPUs).
+struct verify_downstream {
+  downstream_config config;
+  std::vector<int> cpus;
+};
 
 struct verification {
   verdict result = verdict::failed;
@@ -53,12 +66,14 @@ bool is_declared_failure(const check_result& check, const server_spec& spec);
 // the checks, or did not stop cleanly — always failed.
 verdict judge(const std::vector<check_result>& checks, const server_spec& spec, bool server_trouble);
 
-// One GET of a contract endpoint with its expected answer. Empty string: served correctly.
+// One GET of a contract endpoint with its expected answer (/gateway: the fanout and mode asked
+// for, one call per index in order). Empty string: served correctly.
 std::string smoke_check(const std::string& host, int port, const std::string& path);
 
 // Starts the server, runs the checks and (for a partial server) GETs each of `paths` once.
 verification verify_server(const server_spec& spec, const launch_settings& settings,
-                           const std::vector<std::string>& paths);
+                           const std::vector<std::string>& paths,
+                           const std::optional<verify_downstream>& downstream = std::nullopt);
 
 // Verifies every spec, up to `jobs` at a time, then re-verifies alone each one whose verdict
 // was failed while others ran (the verdict alone counts; `rechecked_alone` says so in the
@@ -66,7 +81,8 @@ verification verify_server(const server_spec& spec, const launch_settings& setti
 std::vector<verification> verify_servers(const std::vector<const server_spec*>& specs,
                                          const launch_settings& settings,
                                          const std::vector<std::string>& paths, int jobs,
-                                         const std::function<void(size_t)>& before_solo = {});
+                                         const std::function<void(size_t)>& before_solo = {},
+                                         const std::optional<verify_downstream>& downstream = std::nullopt);
 
 // The per-check lines `lab verify` prints for a server that did not pass ("  FAIL name: …").
 void print_checks(const verification& v, std::ostream& out);
