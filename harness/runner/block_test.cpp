@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <thread>
 
@@ -254,5 +255,84 @@ TEST(RunnerBlock, RealLabLoadOpenLoopPoint) {
   EXPECT_LE(m["latency_us"]["p99"].get<double>(), m["latency_us"]["max"].get<double>());
   EXPECT_LE(m["connections_opened"].get<int>(), 16);
   EXPECT_TRUE(fs::exists(dir / m["histogram_file"].get<std::string>())) << m["histogram_file"];
+  fs::remove_all(dir);
+}
+
+// A block of three scenarios on event_loop with the real downstream: /plaintext without one,
+// then /gateway with the fixed profile (the first start already names it: one start for both),
+// then the tail profile (a second downstream, so a second start). Each gateway measurement
+// records the downstream's deltas; fan-out 4 costs about 4 calls per request.
+TEST(RunnerBlock, GatewayMeasurementsWithALiveDownstream) {
+  if (!fs::exists(bin() / "event_loop")) GTEST_SKIP() << "event_loop not built in " << bin();
+  if (!fs::exists(bin() / "downstream")) GTEST_SKIP() << "downstream not built in " << bin();
+  auto dir = temp_dir("block_gateway", "runner_e2e");
+  lab::suite s;
+  s.name = "gw";
+  s.duration_s = 1;
+  s.warmup_s = 0.2;
+  s.primer_s = 0;
+  s.startup_runs = 0;
+  lab::scenario plain;
+  plain.name = "plaintext";
+  plain.path = "/plaintext";
+  plain.connections = {4};
+  plain.generator = "wrk";
+  lab::scenario fan = plain;
+  fan.name = "fanout4";
+  fan.path = "/gateway?fanout=4&ms=10&mode=parallel";
+  fan.connections = {16};
+  fan.downstream = lab::downstream_config{};
+  lab::scenario tail = fan;
+  tail.name = "tail";
+  tail.path = "/gateway?fanout=2&ms=1&mode=sequential";
+  tail.connections = {4};
+  tail.downstream = lab::downstream_config{"tail:0.5:5", 1};
+  s.scenarios = {plain, fan, tail};
+  const auto spec = event_loop_spec();
+  lab::run_document doc(document_for(spec, s), dir);
+  std::ostringstream progress_text;
+  lab::progress progress(progress_text, false);
+  lab::wrk_generator wrk(root() / "harness" / "runner" / "report.lua");
+  auto settings = settings_for(dir, s);
+  settings.wrk = &wrk;
+  lab::block_runner runner(settings, doc, progress);
+  EXPECT_EQ(runner.run(spec, lab::plan_run(s, {"event_loop"}, 1)[0]), 0) << progress_text.str();
+  EXPECT_EQ(lab::live_child_count(), 0u);  // servers and downstreams all stopped and reaped
+
+  const json& d = doc.doc();
+  EXPECT_EQ(lab::validate_service_results(d), std::vector<std::string>{});
+  ASSERT_EQ(d["measurements"].size(), 3u);
+  for (const auto& m : d["measurements"]) ASSERT_EQ(m["status"], "ok") << m.dump();
+  EXPECT_FALSE(d["measurements"][0].contains("downstream"));
+  const auto& g = d["measurements"][1];
+  EXPECT_EQ(g["errors"]["status"], 0) << g.dump();
+  ASSERT_TRUE(g.contains("downstream")) << g.dump();
+  const auto& ds = g["downstream"];
+  EXPECT_EQ(ds["delay"], "fixed");
+  EXPECT_EQ(ds["threads"], 1);
+  // 16 connections of 10 ms calls: hundreds of requests even on a busy machine. The calls in
+  // flight at either end of the window (at most 16 x 4) blur the ratio a little.
+  ASSERT_GT(g["requests"].get<double>(), 50) << g.dump();
+  EXPECT_NEAR(ds["calls_per_request"].get<double>(), 4.0, 0.6) << ds.dump();
+  EXPECT_GE(ds["calls"].get<double>(), 3.4 * g["requests"].get<double>());
+  EXPECT_GT(ds["cpu_s"].get<double>(), 0);
+  EXPECT_LT(ds["cpu_utilization"].get<double>(), 1.5);
+  EXPECT_EQ(ds["cancelled"], 0);  // no deadlines: nobody gives up on a call
+  EXPECT_LE(ds["in_flight_after"].get<int>(), 16 * 4);
+  const auto& t = d["measurements"][2];
+  ASSERT_TRUE(t.contains("downstream")) << t.dump();
+  EXPECT_EQ(t["downstream"]["delay"], "tail:0.5:5");
+  EXPECT_NEAR(t["downstream"]["calls_per_request"].get<double>(), 2.0, 0.5) << t["downstream"].dump();
+  // One start for plaintext and the fixed downstream, a second for the tail profile.
+  std::vector<std::string> downstream_logs;
+  for (const auto& f : fs::directory_iterator(dir / "logs"))
+    if (f.path().extension() == ".stdout" && f.path().stem().string().ends_with("-downstream"))
+      downstream_logs.push_back(f.path().filename().string());
+  std::sort(downstream_logs.begin(), downstream_logs.end());
+  EXPECT_EQ(downstream_logs, (std::vector<std::string>{"event_loop-rep0-0-downstream.stdout",
+                                                       "event_loop-rep0-1-downstream.stdout"}));
+  EXPECT_NE(read_file(dir / "logs" / "event_loop-rep0-0-downstream.stdout").find("(downstream, 1 thread"),
+            std::string::npos);
+  EXPECT_FALSE(d["servers"][0].contains("unclean_stops")) << d["servers"][0].dump();
   fs::remove_all(dir);
 }

@@ -1,7 +1,8 @@
 // Starting and stopping real servers through launched_server (harness/lib's server_process plus
 // the runner's {tmp}, CPUs and logs), and verify_server's verdicts on real processes: event_loop
-// ok, nginx partial (its declared expected_failures; /sleep not served), a server whose exit on
-// SIGTERM is not 0 failed although every check passes.
+// ok, nginx partial (its declared expected_failures; /sleep not served), the same two with a
+// live downstream for the /gateway checks, a server whose exit on SIGTERM is not 0 failed
+// although every check passes.
 #include "launch.h"
 
 #include <gtest/gtest.h>
@@ -123,6 +124,46 @@ TEST(RunnerVerifyServer, NginxIsPartialOnItsDeclaredFailures) {
               spec->expected_failures.end()) << name;
   EXPECT_EQ(v.paths_not_served, std::vector<std::string>{"/sleep?ms=10"});
   EXPECT_NE(v.reason.find("declared expected_failures"), std::string::npos) << v.reason;
+  fs::remove_all(dir);
+}
+
+// A suite with /gateway scenarios verifies against a live downstream: the gateway_* checks that
+// need one run (and pass on event_loop), gateway_bad_gateway is skipped, the /gateway path
+// answers; nginx, which serves no /gateway, stays partial and is not measured on it.
+TEST(RunnerVerifyServer, WithALiveDownstreamTheGatewayChecksRun) {
+  auto spec = registered("event_loop");
+  ASSERT_TRUE(spec);
+  if (!fs::exists(bin() / "event_loop")) GTEST_SKIP() << "event_loop not built in " << bin();
+  if (!fs::exists(bin() / "downstream")) GTEST_SKIP() << "downstream not built in " << bin();
+  auto dir = temp_dir("verify_gateway", "runner_e2e");
+  const lab::verify_downstream downstream{lab::downstream_config{}, {0}};
+  const std::string gateway = "/gateway?fanout=4&ms=10&mode=parallel";
+  auto v = lab::verify_server(*spec, settings_in(dir), {"/plaintext", gateway}, downstream);
+  EXPECT_EQ(v.result, lab::verdict::ok) << v.reason;
+  int gateway_checks_run = 0;
+  for (const auto& c : v.checks) {
+    EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+    if (!c.name.starts_with("gateway_")) continue;
+    EXPECT_EQ(c.skipped, c.name == "gateway_bad_gateway") << c.name;
+    if (!c.skipped) ++gateway_checks_run;
+  }
+  EXPECT_GE(gateway_checks_run, 5);
+  EXPECT_TRUE(fs::exists(dir / "logs" / "event_loop-verify-downstream.stdout"));
+  EXPECT_EQ(lab::live_child_count(), 0u);
+  // The smoke GET of a /gateway path: served with a live downstream, not with the default.
+  auto server = lab::launched_server::start(*spec, settings_in(dir), 2, "smoke");
+  EXPECT_NE(lab::smoke_check("127.0.0.1", server.port(), gateway), "");
+  server.stop();
+
+  auto nginx = registered("nginx");
+  ASSERT_TRUE(nginx);
+  lab::placeholders values;
+  values.bin = bin();
+  values.root = root();
+  if (auto why = lab::unavailable_reason(*nginx, values)) GTEST_SKIP() << *why;
+  v = lab::verify_server(*nginx, settings_in(dir), {"/plaintext", gateway}, downstream);
+  EXPECT_EQ(v.result, lab::verdict::partial) << v.reason;
+  EXPECT_EQ(v.paths_not_served, std::vector<std::string>{gateway});
   fs::remove_all(dir);
 }
 

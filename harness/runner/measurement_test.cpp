@@ -1,9 +1,11 @@
 // The measurement record: identity and key (v1 and v2 records), the flags — computed in this
-// one place — and the JSON form for wrk (every v1 field kept) and lab_load (the v2 additions).
+// one place — and the JSON form for wrk (every v1 field kept) and lab_load (the v2 additions);
+// the downstream block of a /gateway scenario and its /stats parsing.
 #include "measurement.h"
 
 #include <gtest/gtest.h>
 
+#include "downstream.h"
 #include "results.h"
 #include "test_support.h"
 
@@ -198,4 +200,97 @@ TEST(RunnerMeasurementUsage, DifferencesBetweenFirstAndLastSample) {
   EXPECT_EQ(u.voluntary_ctxt_switches, 5u);
   EXPECT_EQ(u.rss_samples.size(), 3u);
   EXPECT_EQ(u.rss_samples[2], json({0.2, 200}));
+}
+
+TEST(RunnerMeasurementFlags, DownstreamBoundAtNinetyPerCentOfItsCpus) {
+  lab::flag_inputs in;
+  in.downstream_utilization = 0.89;
+  EXPECT_EQ(lab::measurement_flags(in), std::vector<std::string>{});
+  in.downstream_utilization = 0.90;
+  in.errors = 2;
+  EXPECT_EQ(lab::measurement_flags(in), (std::vector<std::string>{"errors", "downstream_bound"}));
+  in.downstream_utilization.reset();  // no downstream: never
+  EXPECT_EQ(lab::measurement_flags(in), std::vector<std::string>{"errors"});
+}
+
+TEST(RunnerMeasurementJson, GatewayRecordHasTheDownstreamBlock) {
+  auto m = sample(false);
+  m.identity.key.scenario = "fanout4_parallel";
+  m.identity.path = "/gateway?fanout=4&ms=10&mode=parallel";
+  m.load.responses = 1990;
+  m.canary.responses = 10;
+  lab::downstream_usage d;
+  d.delay = "fixed";
+  d.threads = 1;
+  std::vector<lab::timed_sample> samples(2);
+  samples[0] = {0.0, {}};
+  samples[0].sample.utime_s = 3.0;
+  samples[1] = {2.0, samples[0].sample};
+  samples[1].sample.utime_s = 3.5;
+  samples[1].sample.stime_s = 0.3;
+  lab::add_samples(d, samples);
+  EXPECT_DOUBLE_EQ(d.cpu_s, 0.8);
+  EXPECT_DOUBLE_EQ(d.wall_s, 2.0);
+  d.cpus = 1;
+  d.calls = 8000;
+  d.cancelled = 3;
+  d.in_flight_after = 12;
+  m.downstream = d;
+  EXPECT_EQ(m.gateway_requests(), 2000u);  // the generator's answers and the canary's
+  auto j = m.to_json("/runs/r1");
+  const json& ds = j["downstream"];
+  EXPECT_EQ(ds["delay"], "fixed");
+  EXPECT_EQ(ds["threads"], 1);
+  EXPECT_DOUBLE_EQ(ds["cpu_s"].get<double>(), 0.8);
+  EXPECT_DOUBLE_EQ(ds["cpu_utilization"].get<double>(), 0.4);
+  EXPECT_EQ(ds["calls"], 8000);
+  EXPECT_DOUBLE_EQ(ds["calls_per_request"].get<double>(), 4.0);
+  EXPECT_EQ(ds["cancelled"], 3);
+  EXPECT_EQ(ds["in_flight_after"], 12);
+  EXPECT_EQ(j["flags"], json::array());
+  // Its CPUs 90 % busy: downstream_bound. Two threads on two client CPUs halve the share.
+  m.downstream->cpu_s = 1.8;
+  EXPECT_EQ(m.to_json("/runs/r1")["flags"], json({"downstream_bound"}));
+  m.downstream->threads = m.downstream->cpus = 2;
+  EXPECT_DOUBLE_EQ(m.to_json("/runs/r1")["downstream"]["cpu_utilization"].get<double>(), 0.45);
+  EXPECT_EQ(m.to_json("/runs/r1")["flags"], json::array());
+  // No answers at all: no ratio.
+  m.load.responses = 0;
+  m.canary.responses = 0;
+  EXPECT_TRUE(m.to_json("/runs/r1")["downstream"]["calls_per_request"].is_null());
+  // Without a downstream the record has no block.
+  EXPECT_FALSE(sample(false).to_json("/runs/r1").contains("downstream"));
+  // The record passes the schema check, and the aggregate carries its flag and ratio.
+  m.load.responses = 1990;
+  m.canary.responses = 10;
+  m.downstream->cpus = 1;
+  json doc = lab::testing::minimal_doc();
+  doc["measurements"] = json::array({m.to_json("/runs/r1")});
+  doc["aggregates"] = lab::make_aggregates(doc["measurements"]);
+  EXPECT_EQ(lab::validate_service_results(doc), std::vector<std::string>{});
+  const json& a = doc["aggregates"][0];
+  EXPECT_EQ(a["flags"], json({"downstream_bound"}));
+  EXPECT_DOUBLE_EQ(a["downstream_calls_per_request"]["median"].get<double>(), 8000.0 / 2000);
+  EXPECT_DOUBLE_EQ(a["downstream_cpu_utilization"]["median"].get<double>(), 0.9);
+  // A malformed block is named.
+  doc["measurements"][0]["downstream"].erase("calls");
+  doc["measurements"][0]["downstream"]["cpu_s"] = "x";
+  const auto problems = lab::validate_service_results(doc);
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_NE(problems[0].find("measurements[0].downstream."), std::string::npos) << problems[0];
+}
+
+TEST(RunnerDownstream, StatsBodyParsedOrRefused) {
+  const auto s = lab::parse_downstream_stats(R"({"served":12,"in_flight":3,"cancelled":1})");
+  EXPECT_EQ(s.served, 12u);
+  EXPECT_EQ(s.in_flight, 3u);
+  EXPECT_EQ(s.cancelled, 1u);
+  EXPECT_THROW(lab::parse_downstream_stats(R"({"served":12,"in_flight":3})"), std::runtime_error);
+  EXPECT_THROW(lab::parse_downstream_stats(R"({"served":-1,"in_flight":3,"cancelled":0})"), std::runtime_error);
+  EXPECT_THROW(lab::parse_downstream_stats("Not Found"), std::runtime_error);
+  const auto spec = lab::downstream_spec({"tail:0.01:100", 2});
+  EXPECT_EQ(spec.start, (std::vector<std::string>{"{bin}/downstream", "--host", "{host}", "--port", "{port}",
+                                                  "--threads", "2", "--delay", "tail:0.01:100",
+                                                  "--idle-timeout", "3600"}));
+  EXPECT_EQ(spec.built_file, "{bin}/downstream");
 }

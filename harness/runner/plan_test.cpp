@@ -1,6 +1,6 @@
 // Planning: seeded interleaving, open-loop levels (absolute, and fractions resolved from a
 // probe), capacity searches in repetition 0, what --resume still has to do, the estimate's
-// arithmetic, server selection and the loopback rule.
+// arithmetic (with a restart where the downstream changes), server selection and the loopback rule.
 #include "plan.h"
 
 #include <gtest/gtest.h>
@@ -182,6 +182,30 @@ TEST(RunnerPlan, EstimateIsTheDocumentedArithmetic) {
   const double rep0 = 1.1 + 2 * 2.3 + 3 * 2.3 + (2 + 0.3);
   const double rep1 = 1.1 + 2 * 2.3 + 0.8;
   EXPECT_NEAR(lab::estimate_seconds(s, plan, 0, 0), rep0 + rep1, 1e-9);
+}
+
+TEST(RunnerPlan, EstimateCountsARestartWhenTheDownstreamChanges) {
+  lab::suite s;
+  s.name = "gw";
+  s.duration_s = 2;
+  s.warmup_s = 0.5;
+  s.primer_s = 0.3;
+  s.startup_runs = 0;
+  auto fixed = closed("fan", {16});
+  fixed.downstream = lab::downstream_config{};
+  auto tail = closed("tail", {16});
+  tail.downstream = lab::downstream_config{"tail:0.01:100", 1};
+  auto plain = closed("plaintext", {16});
+  // Per scenario 2.3 + warm-up 0.8; per block one start and primer (1.1).
+  s.scenarios = {plain, fixed, closed("json", {16})};
+  const double one_start = 1.1 + 3 * (2.3 + 0.8);
+  EXPECT_NEAR(lab::estimate_seconds(s, lab::plan_run(s, {"a"}, 1), 0, 0), one_start, 1e-9);
+  // The same downstream twice: still one start; a different one: a second start and primer.
+  s.scenarios = {fixed, plain, fixed};
+  s.scenarios[2].name = "fan2";
+  EXPECT_NEAR(lab::estimate_seconds(s, lab::plan_run(s, {"a"}, 1), 0, 0), one_start, 1e-9);
+  s.scenarios = {plain, fixed, tail};
+  EXPECT_NEAR(lab::estimate_seconds(s, lab::plan_run(s, {"a"}, 1), 0, 0), one_start + 1.1, 1e-9);
 }
 
 TEST(RunnerServers, UnknownServerNamesTheValidOnes) {

@@ -1,6 +1,6 @@
 // Suites: the shipped ones are valid and fit their time budgets (quick <= 5 min, latency
-// <= 15 min for 12 servers by the estimate), validation names the problem, open-loop scenarios
-// parse and round-trip through results.json's suite block.
+// <= 15 min, gateway <= 25 min for 12 servers by the estimate), validation names the problem,
+// open-loop scenarios and downstreams parse and round-trip through results.json's suite block.
 #include "suite.h"
 
 #include <gtest/gtest.h>
@@ -50,6 +50,81 @@ TEST(RunnerSuites, ShippedSuitesAreValid) {
   EXPECT_LE(lab::estimate_seconds(latency, lab::plan_run(latency, servers(12), 1), 12,
                                   latency.startup_runs > 0 ? 12 : 0),
             15 * 60);
+  // gateway: every scenario calls a downstream (the suite's fixed one; the tail case its own),
+  // within 25 minutes; quick has none (its 5 minutes have no room for the downstream's verification).
+  auto gateway = lab::load_suite("gateway", root());
+  EXPECT_TRUE(lab::needs_downstream(gateway));
+  for (const auto& sc : gateway.scenarios) {
+    EXPECT_TRUE(sc.downstream) << sc.name;
+    EXPECT_TRUE(sc.path.starts_with("/gateway?")) << sc.name;
+  }
+  EXPECT_EQ(gateway.scenarios.back().downstream->delay, "tail:0.01:100");
+  EXPECT_LE(lab::estimate_seconds(gateway, lab::plan_run(gateway, servers(12), 1), 12,
+                                  gateway.startup_runs > 0 ? 12 : 0),
+            25 * 60);
+  EXPECT_FALSE(lab::needs_downstream(quick));
+}
+
+TEST(RunnerSuites, DownstreamOfTheSuiteOrTheScenarioParsesAndRoundTrips) {
+  json j = {{"name", "gw"}, {"duration_s", 2},
+            {"downstream", {{"delay", "lognormal:0.5"}}},
+            {"scenarios", {{{"name", "fan"}, {"path", "/gateway?fanout=4&ms=10"}, {"connections", {16}}},
+                           {{"name", "tail"}, {"path", "/gateway?fanout=16&ms=10"}, {"connections", {64}},
+                            {"downstream", {{"delay", "tail:0.01:100"}, {"threads", 2}}}}}}};
+  auto s = lab::parse_suite(j, "gw.json");
+  ASSERT_TRUE(s.scenarios[0].downstream);
+  EXPECT_EQ(s.scenarios[0].downstream->delay, "lognormal:0.5");  // the suite's
+  EXPECT_EQ(s.scenarios[0].downstream->threads, 1);               // its default
+  ASSERT_TRUE(s.scenarios[1].downstream);
+  EXPECT_EQ(*s.scenarios[1].downstream, (lab::downstream_config{"tail:0.01:100", 2}));
+  EXPECT_EQ(s.scenarios[1].downstream->describe(), "tail:0.01:100, 2 threads");
+  EXPECT_TRUE(lab::needs_downstream(s));
+  // Through results.json's suite block: each scenario carries its own.
+  const json recorded = lab::suite_to_json(s);
+  EXPECT_EQ(recorded["scenarios"][0]["downstream"], (json{{"delay", "lognormal:0.5"}, {"threads", 1}}));
+  auto again = lab::parse_suite(recorded, "results.json");
+  EXPECT_EQ(again.scenarios[0].downstream, s.scenarios[0].downstream);
+  EXPECT_EQ(again.scenarios[1].downstream, s.scenarios[1].downstream);
+  // Without one anywhere: none, and the record has no field.
+  j.erase("downstream");
+  s = lab::parse_suite(j, "gw.json");
+  EXPECT_FALSE(s.scenarios[0].downstream);
+  EXPECT_FALSE(lab::suite_to_json(s)["scenarios"][0].contains("downstream"));
+  s.scenarios.erase(s.scenarios.begin() + 1);
+  EXPECT_FALSE(lab::needs_downstream(s));
+  // Every documented profile is accepted.
+  for (const char* delay : {"fixed", "lognormal:0", "lognormal:1.25", "tail:0:0", "tail:1:100", "tail:0.001:250.5"}) {
+    j["downstream"] = {{"delay", delay}};
+    EXPECT_NO_THROW(lab::parse_suite(j, "gw.json")) << delay;
+  }
+}
+
+TEST(RunnerSuites, DownstreamValidationNamesTheProblem) {
+  auto error_of = [](const json& downstream) {
+    json j = {{"name", "gw"}, {"duration_s", 2},
+              {"scenarios", {{{"name", "fan"}, {"path", "/gateway?fanout=4&ms=10"}, {"connections", {16}},
+                              {"downstream", downstream}}}}};
+    try {
+      lab::parse_suite(j, "gw.json");
+    } catch (const lab::suite_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_NE(error_of({{"delay", "uniform"}}).find("scenarios[0].downstream.delay"), std::string::npos);
+  EXPECT_NE(error_of({{"delay", "uniform"}}).find("lognormal:SIGMA"), std::string::npos);
+  for (const char* bad : {"lognormal", "lognormal:", "lognormal:-1", "lognormal:x", "tail:0.5",
+                          "tail:2:100", "tail:0.1:-5", "tail:0.1:1e3", "fixed:1"})
+    EXPECT_NE(error_of({{"delay", bad}}).find("downstream.delay"), std::string::npos) << bad;
+  EXPECT_NE(error_of({{"delay", 5}}).find("must be a string"), std::string::npos);
+  EXPECT_NE(error_of({{"threads", 0}}).find("downstream.threads: must be an integer in 1..64"), std::string::npos);
+  EXPECT_NE(error_of({{"threads", 1.5}}).find("downstream.threads"), std::string::npos);
+  EXPECT_NE(error_of({{"delay", "fixed"}, {"seed", 3}}).find("downstream.seed: unknown field"), std::string::npos);
+  EXPECT_NE(error_of("fixed").find("must be an object"), std::string::npos);
+  // The suite's too.
+  json j = {{"name", "gw"}, {"duration_s", 2}, {"downstream", {{"threads", 100}}},
+            {"scenarios", {{{"name", "fan"}, {"path", "/gateway"}, {"connections", {16}}}}}};
+  EXPECT_THROW(lab::parse_suite(j, "gw.json"), lab::suite_error);
 }
 
 TEST(RunnerSuites, OpenLoopScenarioParsesAndRoundTrips) {
