@@ -4,7 +4,10 @@
 // also warms it up), otherwise a warm-up at its highest level; each level ascending with the
 // scenario's load generator while the server's process group is sampled and the canary
 // watches; in repetition 0, the capacity search of a scenario with an SLO after its sweep;
-// finally stop it. A server that dies is recorded and restarted (with its primer) for the next
+// finally stop it. A scenario with a downstream (downstream.h) gets a fresh one, on the client
+// CPUs, started before the server and named by {downstream}; a scenario whose downstream differs
+// from the running server's restarts both; its measurements record the downstream's CPU and
+// /stats deltas. A server that dies is recorded and restarted (with its primer) for the next
 // measurement. Every result goes to the run_document as it comes. Not thread-safe.
 #pragma once
 

@@ -85,7 +85,8 @@ std::set<std::pair<std::string, std::string>> probes_needed(const std::vector<pl
 
 // Nominal seconds for the remaining work (what the estimate before starting prints): per block
 // a start and primer, per scenario a warm-up (or its capacity probe, which warms up instead),
-// per measurement its duration plus overhead, every capacity-search step as a measurement, then
+// per measurement its duration plus overhead, every capacity-search step as a measurement, a
+// further start and primer where a scenario's downstream differs from the previous one's, then
 // verifications (`verify_jobs` at a time) and cold starts.
 double estimate_seconds(const suite& s, const std::vector<planned_block>& blocks,
                         size_t servers_to_verify, size_t servers_to_cold_start,
