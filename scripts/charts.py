@@ -122,8 +122,10 @@ def connections_axes(ax, levels, medians, metric):
 def plot_metric_vs_concurrency(service, folder, scenario, metric, name):
     """Closed loop: one line per server, the median of `metric` over repetitions vs
     connections, min-max as band + error bar."""
+    import gateway_charts   # names a gateway scenario's fan-out and mode in the title
     styles = server_styles(service)
-    fig, ax = new_figure(f"{metric.title} — {scenario}", service["context"])
+    fig, ax = new_figure(f"{metric.title} — {gateway_charts.scenario_title(service, scenario)}",
+                         service["context"])
     client_bound_seen = False
     levels = set()
     medians = []
@@ -492,6 +494,7 @@ def closed_chart_names(scenario):
 def plot_run(run, published=None):
     """Draws every chart a run's data allows. Returns {chart name: [png, svg]}."""
     import open_charts      # draws with this module's helpers, so imported late
+    import gateway_charts
     charts = {}
     if run.service:
         svc = run.service
@@ -502,6 +505,7 @@ def plot_run(run, published=None):
             charts[name] = plot_latency_spectrum(svc, run.folder, scen)
         for scen in res.scenarios(svc, "open"):
             charts.update(open_charts.plot_open_scenario(svc, run.folder, scen))
+        charts.update(gateway_charts.plot_gateway(svc, run.folder))
         charts["memory_peak_rss"] = plot_peak_rss(svc, run.folder)
         charts["memory_rss_over_time"] = plot_rss_over_time(svc, run.folder)
         charts["startup"] = plot_startup(svc, run.folder)

@@ -23,6 +23,7 @@ NOISY_SPREAD = 0.10          # (max - min) / median of requests/s above this: no
 OVERLOADED_FRACTION = 0.95   # open loop: achieved below this fraction of offered: overloaded
 CLIENT_CPU_LIMIT = 0.90      # closed loop: wrk's CPUs at least this busy: client-bound
 SEND_LAG_LIMIT_MS = 1.0      # open loop: generator's send lag p99 above this: client-bound
+DOWNSTREAM_CPU_LIMIT = 0.90  # gateway scenarios: the downstream's CPUs this busy: downstream-bound
 
 
 def wants_log_axis(values):
@@ -113,6 +114,14 @@ METRICS = [
            1 / 1024, "lower", 0.25, False, "startup", None),
     Metric("capacity_rps", "Capacity at the latency SLO", "capacity at SLO", "capacity",
            "requests/s", 1.0, "higher", 0.25, False, "capacity", "capacity"),
+    # Gateway scenarios (/gateway, issue 11): what the downstream beside the server did. They
+    # describe the downstream and the scenario, not the server: never compared (tolerance None).
+    Metric("downstream_calls_per_request", "Downstream calls per gateway request",
+           "downstream calls per request", "calls/req", "calls", 1.0, "lower", None, False,
+           "aggregates", None, ("downstream", "calls_per_request")),
+    Metric("downstream_cpu_utilization", "Downstream CPU utilization", "downstream CPU",
+           "downstream CPU", "%", 100.0, "lower", None, False, "aggregates", None,
+           ("downstream", "cpu_utilization")),
 ]
 BY_NAME = {m.name: m for m in METRICS}
 BY_CHART = {m.chart: m for m in METRICS if m.chart}
@@ -128,6 +137,8 @@ SEND_LAG = BY_NAME["send_lag_p99_us"]
 STARTUP = BY_NAME["time_to_first_response_ms"]
 IDLE_RSS = BY_NAME["idle_rss_kb"]
 CAPACITY = BY_NAME["capacity_rps"]
+DOWNSTREAM_CALLS = BY_NAME["downstream_calls_per_request"]
+DOWNSTREAM_CPU = BY_NAME["downstream_cpu_utilization"]
 
 # Which metrics each view shows, by name (the descriptions stay in METRICS).
 CLOSED_CHARTS = [REQUESTS, P99, CPU]               # one chart each vs connections
@@ -184,4 +195,11 @@ FLAGS = {f.name: f for f in [
          f"rate: the server could not keep up, its queue grew during the run, and the point's "
          f"latency is that of a growing backlog, not of the offered rate",
          chart_note=f"× = overloaded: achieved < {OVERLOADED_FRACTION:.0%} of offered"),
+    Flag("downstream_bound", "Downstream-bound",
+         f"a gateway scenario: the downstream service's CPUs were ≥ {DOWNSTREAM_CPU_LIMIT:.0%} "
+         f"busy (it shares the client CPUs with the load generator), so the gateway may have "
+         f"waited on a busy downstream rather than on its delays: the number is a floor for "
+         f"the server and says more about the downstream than about it",
+         chart_note=f"red outline = downstream-bound (downstream CPU ≥ "
+                    f"{DOWNSTREAM_CPU_LIMIT:.0%}: a floor for the server)"),
 ]}

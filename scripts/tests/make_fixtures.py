@@ -19,6 +19,11 @@ every case the charts and the report must handle:
     rate is common to all servers) with stored percentiles only. thread_pool is overloaded at
     40,000 req/s, event_loop client-bound there (send lag p99 1.6 ms); capacity entries are
     ok, all_passed and none_passed.
+  - gateway_run/results.json: schema 2 with the downstream block (issue 11): 3 servers, the
+    gateway suite's closed-loop scenarios (fan-out 1/4/16, parallel and sequential, 10 ms
+    calls) at 16, 64 and 1024 connections and gateway_tail (tail:0.01:100) at 64 and 256, 2
+    repetitions. Parallel p50 is ~10 ms + overhead, sequential ~K x 10 ms; thread_pool's
+    fanout16_parallel at 1024 connections is downstream_bound (downstream CPU 0.95).
 
 Run it again after changing it:  /usr/bin/python3 scripts/tests/make_fixtures.py
 A test checks that the committed fixtures equal what this script writes.
@@ -485,6 +490,95 @@ def open_loop_results(rng):
     return results, logs
 
 
+GATEWAY_SERVERS = [s for s in SERVERS if s[0] in ("thread_pool", "event_loop", "go_nethttp")]
+GATEWAY_SCENARIOS = [(f"fanout{k}_{mode}", k, mode, "fixed", [16, 64, 1024])
+                     for k, mode in ((1, "parallel"), (4, "parallel"), (4, "sequential"),
+                                     (16, "parallel"), (16, "sequential"))]
+GATEWAY_SCENARIOS.append(("gateway_tail", 16, "parallel", "tail:0.01:100", [64, 256]))
+# server -> (overhead us per request at 64 connections, KiB per in-flight call)
+GATEWAY_SHAPE = {"thread_pool": (900, 40.0), "event_loop": (300, 2.0), "go_nethttp": (500, 6.0)}
+GATEWAY_BOUND = ("thread_pool", "fanout16_parallel", 1024)
+
+
+def gateway_measurement(rng, server, scenario, connections, repetition):
+    name, model, language, _, _, _, cpu_base, rss_base = server
+    scen, k, mode, delay, _ = scenario
+    overhead, kib_per_call = GATEWAY_SHAPE[name]
+    ms = 10.0
+    base_us = ms * 1000 * (k if mode == "sequential" else 1) + overhead * connections / 64
+    p50 = base_us * rng.uniform(0.98, 1.02)
+    p99 = (110_000 + overhead * connections / 64) * rng.uniform(0.97, 1.03) \
+        if delay != "fixed" else p50 * rng.uniform(1.25, 1.35)
+    rps = connections / (p50 / 1e6) * 0.9
+    requests = int(rps * DURATION_S)
+    in_flight = connections * (k if mode == "parallel" else 1)
+    rss_peak = int(rss_base + in_flight * kib_per_call + rng.uniform(0, 100))
+    bound = (name, scen, connections) == GATEWAY_BOUND
+    cpu_util = 0.95 if bound else round(min(0.85, rps * k / 40000), 3)
+    calls = requests * k + rng.randint(0, k)
+    cpu_us = cpu_base * (1 + 0.6 * k) * rng.uniform(0.97, 1.03)
+    return {
+        "server": name, "model": model, "language": language, "scenario": scen,
+        "path": f"/gateway?fanout={k}&ms=10&mode={mode}", "connections": connections,
+        "pipeline": 1, "repetition": repetition, "duration_s": DURATION_S, "status": "ok",
+        "reason": None, "load": "closed", "generator": "wrk", "rate": None,
+        "offered_rate_rps": None, "requests": requests, "requests_per_s": round(rps, 1),
+        "latency_us": {"p50": round(p50, 1), "p75": round(p50 * 1.05, 1),
+                       "p90": round(p50 * 1.1, 1), "p99": round(p99, 1),
+                       "p99_9": round(p99 * 1.2, 1), "max": round(p99 * 1.5, 1),
+                       "mean": round(p50 * 1.02, 1), "stdev": round(p50 * 0.1, 1)},
+        "errors": {"connect": 0, "read": 0, "write": 0, "timeout": 0, "status": 0},
+        "server_stats": {"cpu_user_s": round(cpu_us * requests / 1e6 * 0.4, 3),
+                         "cpu_sys_s": round(cpu_us * requests / 1e6 * 0.6, 3),
+                         "cpu_us_per_request": round(cpu_us, 2), "rss_peak_kb": rss_peak,
+                         "rss_samples": [[0.0, rss_base], [DURATION_S, rss_peak]],
+                         "threads_max": 2, "voluntary_ctxt_switches": requests // 3,
+                         "nonvoluntary_ctxt_switches": 120},
+        "client": {"cpu_s": round(DURATION_S * 0.5, 2), "cpu_utilization": 0.5},
+        "client_bound": False,
+        "downstream": {"delay": delay, "threads": 1,
+                       "cpu_s": round(cpu_util * DURATION_S, 3), "cpu_utilization": cpu_util,
+                       "calls": calls, "calls_per_request": round(calls / requests, 3),
+                       "cancelled": 0, "in_flight_after": 0},
+        "flags": ["downstream_bound"] if bound else [],
+    }
+
+
+def gateway_results(rng):
+    order = [(s, sc, c, r) for r in range(2) for s in GATEWAY_SERVERS
+             for sc in GATEWAY_SCENARIOS for c in sc[4]]
+    measurements = [gateway_measurement(rng, *o) for o in order]
+    aggregates = []
+    for server in GATEWAY_SERVERS:
+        for scen in GATEWAY_SCENARIOS:
+            for level in scen[4]:
+                recs = [m for m in measurements if m["server"] == server[0]
+                        and m["scenario"] == scen[0] and m["connections"] == level]
+                agg = aggregate(recs)
+                agg.update(load="closed", rate=None, offered_rate_rps=None)
+                agg["downstream_calls_per_request"] = mmm(
+                    [r["downstream"]["calls_per_request"] for r in recs])
+                agg["downstream_cpu_utilization"] = mmm(
+                    [r["downstream"]["cpu_utilization"] for r in recs])
+                if any("downstream_bound" in r["flags"] for r in recs):
+                    agg["flags"].append("downstream_bound")
+                aggregates.append(agg)
+    scenarios = []
+    for scen, k, mode, delay, levels in GATEWAY_SCENARIOS:
+        entry = {"name": scen, "path": f"/gateway?fanout={k}&ms=10&mode={mode}",
+                 "connections": levels, "pipeline": 1,
+                 "downstream": {"delay": delay, "threads": 1}}
+        scenarios.append(entry)
+    servers = [{"name": s[0], "model": s[1], "language": s[2], "reference": s[3],
+                "status": "ok", "reason": None} for s in GATEWAY_SERVERS]
+    context = dict(CONTEXT, suite="gateway", command="./lab run --suite gateway")
+    return {"schema_version": 2, "kind": "service", "context": context,
+            "suite": {"name": "gateway", "duration_s": DURATION_S, "repetitions": 2,
+                      "downstream": {"delay": "fixed", "threads": 1}, "scenarios": scenarios},
+            "complete": True, "servers": servers, "measurements": measurements,
+            "aggregates": aggregates, "startup": [], "capacity": []}
+
+
 def generate():
     """file name (relative to fixtures/) -> JSON text."""
     rng = random.Random(20261123)
@@ -495,6 +589,7 @@ def generate():
     }
     open_results, logs = open_loop_results(random.Random(20261124))
     files["open_loop_run/results.json"] = open_results
+    files["gateway_run/results.json"] = gateway_results(random.Random(20261125))
     texts = {name: json.dumps(data, indent=1, ensure_ascii=False) + "\n"
              for name, data in files.items()}
     # lab_load's files are compact, as lab_load writes them (and they stay small)
