@@ -127,6 +127,7 @@ def plot_metric_vs_concurrency(service, folder, scenario, metric, name):
     fig, ax = new_figure(f"{metric.title} — {gateway_charts.scenario_title(service, scenario)}",
                          service["context"])
     client_bound_seen = False
+    downstream_bound_seen = False   # gateway scenarios: the downstream's CPUs were the limit
     levels = set()
     medians = []
     for server, aggs in res.aggregates_of(service, scenario, "closed").items():
@@ -151,8 +152,17 @@ def plot_metric_vs_concurrency(service, folder, scenario, metric, name):
             if cb:
                 client_bound_seen = True
                 draw_client_bound(ax, st, x, m)
+        for x, m, a in zip(xs, med, [a for a in aggs if metric.stat(a) is not None]):
+            if "downstream_bound" in (a.get("flags") or []):
+                downstream_bound_seen = True
+                ax.plot([x], [m], marker="o", markersize=15, linestyle="none",
+                        markerfacecolor="none", markeredgecolor="#d62728", markeredgewidth=2)
     connections_axes(ax, levels, medians, metric)
-    legend_with_notes(ax, client_bound_seen)
+    extra = [(Line2D([], [], marker="o", markersize=10, linestyle="none",
+                     markerfacecolor="none", markeredgecolor="#d62728", markeredgewidth=2),
+              metrics.FLAGS["downstream_bound"].note().replace("red outline", "red ring"))] \
+        if downstream_bound_seen else None
+    legend_with_notes(ax, client_bound_seen, extra)
     return save(fig, folder, name)
 
 

@@ -20,7 +20,9 @@ def main(argv=None):
         prog="./lab plot", description=__doc__.split("\n\n")[0],
         epilog="Charts: throughput, p99 latency, latency spectrum and CPU per request per "
                "closed-loop scenario; latency vs offered load, percentile spectrum at one rate "
-               "and capacity at the SLO per open-loop scenario; peak RSS; RSS over time; "
+               "and capacity at the SLO per open-loop scenario; for gateway scenarios, latency / "
+               "downstream delay (slowest, not sum), memory per in-flight call and the tail "
+               "at scale; peak RSS; RSS over time; "
                "startup; micro-benchmarks. See docs/charts.md.")
     parser.add_argument("run", nargs="?", help="run folder (default: newest under results/)")
     parser.add_argument("--published", metavar="FILE",

@@ -43,3 +43,15 @@ def plotted_open_run(tmp_path_factory):
     folder = copy_run(OPEN_RUN, tmp_path_factory.mktemp("open_run"))
     assert plot.main([str(folder)]) == 0
     return folder
+
+
+GATEWAY_RUN = FIXTURES / "gateway_run"         # schema 2 with the downstream block (issue 11)
+
+
+@pytest.fixture(scope="session")
+def plotted_gateway_run(tmp_path_factory):
+    """The gateway fixture after plot.py ran on it."""
+    import plot
+    folder = copy_run(GATEWAY_RUN, tmp_path_factory.mktemp("gateway_run"))
+    assert plot.main([str(folder)]) == 0
+    return folder
