@@ -164,8 +164,11 @@ def plot_latency_vs_load(service, folder, scenario):
     if not per_server:
         return []
     styles = charts.server_styles(service)
-    fig, axes, top_rect = figure(f"Latency vs offered load — {scenario} (open loop, constant rate)",
-                            service["context"], (13, 9.5), 2, 2)
+    import gateway_charts   # a gateway scenario's title names its fan-out and mode
+    fig, axes, top_rect = figure(f"Latency vs offered load — "
+                                 f"{gateway_charts.scenario_title(service, scenario)} "
+                                 f"(open loop, constant rate)",
+                                 service["context"], (13, 9.5), 2, 2)
     lat_axes = [axes[0][0], axes[0][1], axes[1][0]]
     achieved_ax = axes[1][1]
     seen = set()
