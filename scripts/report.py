@@ -86,6 +86,11 @@ def service_warnings(service):
             warnings.append(f"Noisy: {where} — requests/s spread (max−min)/median "
                             f"{sp * 100:.0f}% over {agg.get('repetitions')} repetitions."
                             if sp is not None else f"Noisy: {where}.")
+        if "downstream_bound" in flags:
+            cpu = metrics.DOWNSTREAM_CPU.stat(agg)
+            warnings.append(f"Downstream-bound: {where}" + (
+                f" — downstream CPU {metrics.DOWNSTREAM_CPU.shown(cpu[2]):.0f}%." if cpu
+                else "."))
         if "errors" in flags:
             warnings.append(f"Errors: {where}.")
         if "server_died" in flags:

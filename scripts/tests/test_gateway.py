@@ -104,6 +104,8 @@ def test_gateway_charts_and_report(plotted_gateway_run):
     md = (plotted_gateway_run / "report.md").read_text()
     assert "## API gateway" in md
     assert metrics.FLAGS["downstream_bound"].meaning in md
+    assert "Downstream-bound: thread_pool, fanout16_parallel @ 1024 connections — downstream " \
+           "CPU 95%." in md
     for name in gw.CHART_NAMES:
         assert f"{name}.png" in md
     for row in gw.summary_rows(gateway_service()):      # the table, row for row
