@@ -60,7 +60,8 @@ class Server:
         self.port = free_port()
         self.tmp = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=tmp))
         values = {"{bin}": str(BIN), "{root}": str(ROOT), "{port}": str(self.port), "{host}": HOST,
-                  "{threads}": "1", "{idle_timeout}": "30", "{tmp}": str(self.tmp)}
+                  "{threads}": "1", "{idle_timeout}": "30", "{tmp}": str(self.tmp),
+                  "{downstream}": "127.0.0.1:9"}  # no gateway here: nothing listens
         argv = []
         for arg in server_spec(name)["start"]:
             for k, v in values.items():
