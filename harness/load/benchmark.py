@@ -220,13 +220,19 @@ def bench_stall(tmp, duration=10, at_s=4.0, stall_s=1.0):
         t = with_stall(server, at_s, stall_s)
         closed = wrk(server.url(), wrk_connections, duration, tmp)
         t.join()
+        # The same closed loop without wrk's after-the-fact correction (wrk 4.1 adds synthetic
+        # samples for replies slower than twice the mean interval): lab_load's closed mode.
+        t = with_stall(server, at_s, stall_s)
+        closed_plain = lab_load(["--url", server.url(), "--connections", str(wrk_connections)], duration, tmp)
+        t.join()
     finally:
         server.stop()
     return {"capacity_rps": capacity, "rate": rate, "duration_s": duration, "stall_at_s": at_s,
             "stall_s": stall_s, "wrk_connections": wrk_connections,
             "lab_load_with_stall": {k: open_loop[k] for k in ("achieved_rate", "latency_us", "send_lag_us", "errors", "histogram")},
             "lab_load_without_stall": {k: no_stall[k] for k in ("achieved_rate", "latency_us", "send_lag_us", "errors")},
-            "wrk_with_stall": closed}
+            "wrk_with_stall": closed,
+            "lab_load_closed_with_stall": {k: closed_plain[k] for k in ("achieved_rate", "latency_us", "errors")}}
 
 
 def stall_chart(stall, path):
@@ -239,7 +245,8 @@ def stall_chart(stall, path):
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     series = [("lab_load open-loop, 1 s stall", stall["lab_load_with_stall"]["latency_us"], "tab:red", "-"),
               ("lab_load open-loop, no stall", stall["lab_load_without_stall"]["latency_us"], "tab:gray", ":"),
-              (f"wrk closed-loop ({stall['wrk_connections']} conn.), 1 s stall", stall["wrk_with_stall"]["latency_us"], "tab:blue", "--")]
+              (f"wrk closed-loop ({stall['wrk_connections']} conn., its CO correction), 1 s stall", stall["wrk_with_stall"]["latency_us"], "tab:blue", "--"),
+              (f"lab_load closed-loop ({stall['wrk_connections']} conn., uncorrected), 1 s stall", stall["lab_load_closed_with_stall"]["latency_us"], "tab:green", "-.")]
     for label, lat, color, style in series:
         ax.plot(nines, [max(lat[p], 1) / 1000 for p in pcts], marker="o", color=color, linestyle=style, label=label)
     ax.set_yscale("log")
@@ -307,7 +314,9 @@ def main(argv):
         print(f"stall: open-loop p99 {s['lab_load_with_stall']['latency_us']['p99'] / 1000:.1f} ms "
               f"(no stall: {s['lab_load_without_stall']['latency_us']['p99'] / 1000:.2f} ms); wrk p99 "
               f"{s['wrk_with_stall']['latency_us']['p99'] / 1000:.2f} ms at {s['wrk_with_stall']['requests_per_s']:.0f} req/s "
-              f"(open-loop achieved {s['lab_load_with_stall']['achieved_rate']:.0f})")
+              f"(open-loop achieved {s['lab_load_with_stall']['achieved_rate']:.0f}); lab_load closed-loop p99 "
+              f"{s['lab_load_closed_with_stall']['latency_us']['p99'] / 1000:.2f} ms at "
+              f"{s['lab_load_closed_with_stall']['achieved_rate']:.0f} req/s")
     print(f"wrote {out / 'benchmark.json'}")
     return 0
 
