@@ -45,8 +45,11 @@ function(lab_discover_tests target)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
-  set(properties LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+  set(properties TIMEOUT ${ARG_TIMEOUT}
       ENVIRONMENT "LAB_BIN=${CMAKE_RUNTIME_OUTPUT_DIRECTORY};LAB_ROOT=${PROJECT_SOURCE_DIR}")
+  if(ARG_LABELS)
+    list(APPEND properties LABELS "${ARG_LABELS}")
+  endif()
   if(ARG_RESOURCE_LOCK)
     list(APPEND properties RESOURCE_LOCK ${ARG_RESOURCE_LOCK})
   endif()
