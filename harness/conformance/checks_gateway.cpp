@@ -180,14 +180,20 @@ void check_gateway_bad_requests(context& ctx) {
 }
 
 // Calls of 2 s with a 100 ms deadline: 504 at about 100 ms (under 1 s: a busy machine may be
-// late by hundreds of ms, waiting for the calls takes 2 s), and the four outstanding calls
+// late by hundreds of ms, waiting for the calls takes 2 s), and the outstanding calls
 // cancelled — their connections closed, which the downstream counts within 1 s (the contract
 // says ~100 ms) — and the connection kept.
+// A call still opening its connection when the deadline passes never reaches the downstream
+// (a JVM on a busy machine opened 3 of 4 in 100 ms): it is judged by what is left at the
+// downstream — nothing in flight and nothing served — and at least one call must have reached
+// it, or the check saw nothing. A first request with fan-out 4 lets the server's pool warm up.
 void check_gateway_deadline(context& ctx) {
   const std::string target = "/gateway?fanout=4&ms=2000&deadline_ms=100";
   const std::string what = "GET " + target;
-  const auto before = stats(ctx);
   auto c = ctx.connect();
+  const std::string warm = "/gateway?fanout=4&ms=0";
+  expect_gateway_ok(ctx, ask(c, get(warm), "GET " + warm, 10s), 4, 0, "parallel", "GET " + warm);
+  const auto before = stats(ctx);
   auto start = clock::now();
   auto r = ask(c, get(target), what, 10s);
   long long elapsed = ms_since(start);
@@ -201,15 +207,22 @@ void check_gateway_deadline(context& ctx) {
                              " ms (the deadline is 100 ms; limit 1000 ms)");
   auto answered = clock::now();
   downstream_stats now = stats(ctx);
-  while (now.cancelled - before.cancelled < 4 && clock::now() - answered < 1s) {
+  auto settled = [&] {
+    return now.cancelled - before.cancelled >= 4 ||
+           (now.cancelled > before.cancelled && now.in_flight <= before.in_flight);
+  };
+  while (!settled() && clock::now() - answered < 1s) {
     std::this_thread::sleep_for(20ms);
     now = stats(ctx);
   }
-  expect(now.cancelled - before.cancelled >= 4,
-         what + ": the downstream's cancelled count rose by " +
-             std::to_string(now.cancelled - before.cancelled) +
-             " of 4 within 1 s of the 504 (" + stats_text(now) +
-             "): outstanding calls not cancelled (their connections must be closed)");
+  const std::string counts = "within 1 s of the 504 (before " + stats_text(before) + "; now " +
+                             stats_text(now) + ")";
+  expect(now.in_flight <= before.in_flight && now.served == before.served,
+         what + ": calls still running at the downstream " + counts +
+             ": outstanding calls not cancelled (their connections must be closed)");
+  expect(now.cancelled > before.cancelled,
+         what + ": no call reached the downstream before the 504 " + counts +
+             ": the check cannot see whether calls are cancelled");
   expect_still_open(ctx, c, what);
   ctx.note = "504 after " + std::to_string(elapsed) + " ms";
 }

@@ -16,6 +16,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace lab {
@@ -468,6 +469,10 @@ int contract_fake::gateway(int fanout, int ms, bool sequential, int deadline_ms,
   const auto deadline = deadline_ms > 0 && !f.gateway_no_deadline
                             ? clock::now() + std::chrono::milliseconds(deadline_ms)
                             : clock::time_point::max();
+  if (f.gateway_504_without_calls && deadline_ms > 0 && deadline_ms < ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(deadline_ms));
+    return 504;
+  }
   const bool at_once = sequential ? f.gateway_at_once : !f.gateway_sequential;
   // Port 9 (discard): nothing listens there, the registry's address for "no downstream".
   const int port = downstream_port_ ? downstream_port_ : 9;

@@ -87,6 +87,8 @@ struct fake_faults {
   bool gateway_no_deadline = false;       // deadline_ms ignored: waits for every call
   bool gateway_no_cancel = false;         // at the deadline, 504 but the calls' connections
                                           // stay open (until the fake is destroyed)
+  bool gateway_504_without_calls = false;  // with a deadline shorter than the calls: waits
+                                           // for it and answers 504, no call made
   bool gateway_fanout_unlimited = false;  // fanout up to 1000 accepted
   bool gateway_500 = false;               // 500 Internal Server Error instead of 502
 };
