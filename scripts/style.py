@@ -16,6 +16,7 @@ MODEL_STYLE = {
     "goroutine":          {"color": "#56B4E9", "marker": "P", "label": "goroutine"},
     "virtual_thread":     {"color": "#8C564B", "marker": "X", "label": "virtual thread"},
     "multi_process":      {"color": "#000000", "marker": "h", "label": "multi-process"},
+    "io_uring":           {"color": "#9467BD", "marker": "p", "label": "io_uring (completion-based)"},
 }
 UNKNOWN_STYLE = {"color": "#7F7F7F", "marker": "*", "label": "unknown model"}
 
