@@ -1,8 +1,12 @@
-"""report.md and report.html for one run: context, warnings, a table per scenario, charts.
+"""report.md and report.html for one run: findings first, then warnings, then the details.
 
-Warnings name each flagged point in one line; what a flag means is said once, below them, in
-the words of the flag registry (metrics.FLAGS). Closed-loop scenarios get a table by
-connections, open-loop ones a table by offered rate and a capacity table (results schema 2).
+The report opens with what the run says (headline.py: a sentence or two per scenario) and the
+few charts that carry the story; then the warnings as one compact table, server × scenario
+with a mark per flag kind (flags_table.py), each flag's meaning said once in the words of the
+flag registry (metrics.FLAGS), the per-point lines folded away; then everything else: the
+servers (a long reason shortened to its check names, the raw text folded away), a table per
+scenario, every chart and the context. Closed-loop scenarios get a table by connections,
+open-loop ones a table by offered rate and a capacity table (results schema 2).
 
 The report is built once as a list of blocks (heading, paragraph, list, table, image) and
 rendered twice, so the Markdown and the HTML always say the same thing. The HTML is
@@ -14,7 +18,9 @@ import re
 from pathlib import Path
 
 import charts
+import flags_table
 import gateway_charts
+import headline
 import metrics
 import open_charts
 import results as res
@@ -52,8 +58,14 @@ def level_name(rec):
 
 
 def service_warnings(service):
-    """Every caveat a reader must see before trusting the numbers, one line each; what each
-    flag means is in flag_explanations(), once."""
+    """Every caveat a reader must see before trusting the numbers, one line each: the run's
+    and the servers' (general_warnings) and one per flagged point (point_warnings)."""
+    return general_warnings(service) + point_warnings(service)
+
+
+def general_warnings(service):
+    """Caveats that are not a flag on a point: an incomplete run, servers not measured (their
+    reason shortened), failed measurements and capacity searches."""
     warnings = []
     if service.get("complete") is False:
         warnings.append("The run is incomplete (interrupted?): only finished measurements "
@@ -61,12 +73,23 @@ def service_warnings(service):
     for s in service["servers"]:
         if s.get("status") in ("skipped", "failed"):
             what = "was skipped" if s["status"] == "skipped" else "failed"
+            short, _ = flags_table.split_reason(s.get("reason"))
             warnings.append(f"Server {s['name']} {what} and was not measured: "
-                            f"{s.get('reason') or 'no reason recorded'}.")
+                            f"{short or 'no reason recorded'}.")
     for m in service["measurements"]:
         if m.get("status", "ok") != "ok":
             warnings.append(f"Measurement failed: {m['server']}, {level_name(m)}, repetition "
                             f"{m.get('repetition')}: {m.get('reason') or 'no reason recorded'}.")
+    for c in service.get("capacity") or []:
+        if c.get("status") == "failed":
+            warnings.append(f"Capacity search failed: {c['server']}, {c['scenario']}: "
+                            f"{c.get('reason') or 'no reason recorded'}.")
+    return warnings
+
+
+def point_warnings(service):
+    """One line per flagged aggregate and flag, with the number behind the flag."""
+    warnings = []
     for agg in service["aggregates"]:
         flags = set(res.flags_of(agg))
         where = f"{agg['server']}, {level_name(agg)}"
@@ -104,26 +127,20 @@ def service_warnings(service):
             waited = f"{max(waits) / 1000:.1f} s" if waits else "too long"
             warnings.append(f"Starved: {where} — a connection opened during the run waited "
                             f"{waited} without an answer.")
-    for c in service.get("capacity") or []:
-        if c.get("status") == "failed":
-            warnings.append(f"Capacity search failed: {c['server']}, {c['scenario']}: "
-                            f"{c.get('reason') or 'no reason recorded'}.")
     return warnings
 
 
 def flag_explanations(service):
     """One line per flag that occurs in the run, in the registry's words; client-bound once
     per kind of load it occurs under (its rule differs between wrk and lab_load)."""
-    seen = []
-    for rec in service["aggregates"] + service["measurements"]:
-        for flag in res.flags_of(rec):
-            load = "open" if res.is_open(rec) and flag == "client_bound" else "closed"
-            if flag in metrics.FLAGS and (flag, load) not in seen:
-                seen.append((flag, load))
-    order = list(metrics.FLAGS)
-    seen.sort(key=lambda f: (order.index(f[0]), f[1]))
     return [f"{metrics.FLAGS[f].title} ({f}): {metrics.FLAGS[f].explain(load)}."
-            for f, load in seen]
+            for f, load in flags_table.flags_present(service)]
+
+
+def flag_legend(service):
+    """flag_explanations() with each flag's mark in the warnings table: 'C — Client-bound …'."""
+    return [f"{flags_table.MARKS.get(f, '?')} — {text}" for (f, _), text in
+            zip(flags_table.flags_present(service), flag_explanations(service))]
 
 
 def cell(t, metric, repetitions):
@@ -277,27 +294,95 @@ def gateway_blocks(service, drawn):
     return blocks
 
 
+# Charts that carry a run's story, at most this many at the top of the report.
+STORY_CHARTS = 5
+
+
+def story_charts(service, drawn):
+    """The few charts worth seeing first: each scenario's main chart (throughput for closed
+    loop, capacity or latency vs load for open loop), the gateway's slowest-not-sum chart and
+    peak memory, in that order, at most STORY_CHARTS."""
+    names = []
+    for scen in res.scenarios(service, "closed"):
+        names.append(f"throughput_{charts.slug(scen)}")
+    for scen in res.scenarios(service, "open"):
+        latency_chart, _, capacity_chart = open_charts.chart_names(scen)
+        names.append(capacity_chart if capacity_chart in drawn else latency_chart)
+    names += ["gateway_slowest_not_sum", "memory_peak_rss", "startup"]
+    drawn_names = [n for n in names if n in drawn]
+    # keep the overview charts when there are many scenarios: scenarios first, then the rest
+    overview = [n for n in drawn_names if n in ("gateway_slowest_not_sum", "memory_peak_rss")]
+    per_scenario = [n for n in drawn_names if n not in overview and n != "startup"]
+    room = max(STORY_CHARTS - len(overview), 1)
+    chosen = per_scenario[:room] + overview
+    if len(chosen) < STORY_CHARTS and "startup" in drawn_names:
+        chosen.append("startup")
+    return chosen[:STORY_CHARTS]
+
+
+def findings_blocks(run, drawn):
+    """What this run says: the headline sentences, then the story charts."""
+    blocks = [("h2", "What this run says")]
+    sentences = headline.scenario_sentences(run.service)
+    blocks.append(("list", [f"**{scen}**: {' '.join(ss)}" for scen, ss in sentences])
+                  if sentences else ("p", "No scenario was measured."))
+    for name in story_charts(run.service, drawn):
+        blocks.append(("image", name, drawn[name][0]))
+    return blocks
+
+
+def warnings_blocks(service):
+    """The warnings: general ones as a list, the flags as one server × scenario table with
+    each mark explained once, every flagged point's own line folded away."""
+    blocks = [("h2", "Warnings")]
+    general = general_warnings(service)
+    table = flags_table.flag_table(service)
+    if not general and not table:
+        return blocks + [("p", "None.")]
+    if general:
+        blocks.append(("list", general))
+    if table:
+        blocks.append(("p", "Flagged points: a mark per flag kind, with how many of the "
+                            "levels measured carried it (C 3/4: client-bound at 3 of 4)."))
+        blocks.append(("table", table[0], table[1]))
+        blocks.append(("h3", "What the flags mean"))
+        blocks.append(("list", flag_legend(service)))
+        blocks.append(("details", "Every flagged point, with the number behind its flag",
+                       point_warnings(service)))
+    return blocks
+
+
+def servers_blocks(service):
+    info = res.server_info(service)
+    rows, long_reasons = [], []
+    for n, i in sorted(info.items()):
+        short, raw = flags_table.split_reason(i.get("reason"))
+        if raw:
+            long_reasons.append(f"{n}: {raw}")
+        rows.append([n, i.get("model") or "?", i.get("language") or "?",
+                     "yes" if i.get("reference") else "no", i.get("status") or "ok", short])
+    blocks = [("h2", "Servers"),
+              ("table", ["server", "model", "language", "reference", "status", "reason"], rows)]
+    if long_reasons:
+        blocks.append(("details", "Reasons in full (the raw check details)", long_reasons))
+    return blocks
+
+
 def build_blocks(run, drawn, published):
     blocks = [("h1", f"Concurrency Lab report — {run.folder.name}")]
     blocks.append(("p", "Generated by `./lab plot` from the results in this folder. "
-                        "Figures are medians over repetitions with min–max in brackets."))
+                        "Figures are medians over repetitions with min–max in brackets. "
+                        "`./lab explore` opens the same data in an interactive page."))
+    shown = set()
+    if run.service:
+        blocks += findings_blocks(run, drawn)
+        shown = {b[1] for b in blocks if b[0] == "image"}
+        blocks += warnings_blocks(run.service)
     blocks.append(("h2", "Context"))
     blocks.append(("table", ["", ""], [list(r) for r in context_rows(run.context)]))
-    warnings = service_warnings(run.service) if run.service else []
-    blocks.append(("h2", "Warnings"))
-    blocks.append(("list", warnings) if warnings else ("p", "None."))
-    explained = flag_explanations(run.service) if run.service else []
-    if explained:
-        blocks.append(("h3", "What the flags mean"))
-        blocks.append(("list", explained))
     if run.service:
         svc = run.service
-        blocks.append(("h2", "Servers"))
-        info = res.server_info(svc)
-        blocks.append(("table", ["server", "model", "language", "reference", "status", "reason"],
-                       [[n, i.get("model") or "?", i.get("language") or "?",
-                         "yes" if i.get("reference") else "no", i.get("status") or "ok",
-                         i.get("reason") or ""] for n, i in sorted(info.items())]))
+        blocks += servers_blocks(svc)
         for scen in res.scenarios(svc, "closed"):
             blocks.append(("h2", f"Scenario: {scen}"))
             blocks.append(("table", SCENARIO_HEADERS, scenario_rows(svc, scen)))
@@ -328,7 +413,14 @@ def build_blocks(run, drawn, published):
                                  "notes"], micro_rows(run.micro, published)))
         if "micro" in drawn:
             blocks.append(("image", "micro", drawn["micro"][0]))
-    return blocks
+    # A chart shown at the top is referred to below, not embedded twice.
+    return [("ref", b[1]) if b[0] == "image" and b[1] in shown and i > first_detail(blocks)
+            else b for i, b in enumerate(blocks)]
+
+
+def first_detail(blocks):
+    """Index of the first block after the findings and warnings (the Context heading)."""
+    return next(i for i, b in enumerate(blocks) if b[:2] == ("h2", "Context"))
 
 
 # ---- rendering ----------------------------------------------------------------------------
@@ -359,6 +451,12 @@ def render_markdown(blocks):
             out.append("")
         elif kind == "image":
             out.append(f"![{block[1]}]({Path(block[2]).name})\n")
+        elif kind == "ref":
+            out.append(f"[{block[1]}]({block[1]}.png): shown under “What this run says”.\n")
+        elif kind == "details":
+            out.append(f"<details><summary>{block[1]}</summary>\n")
+            out.append("\n".join(f"- {md_escape(item)}" for item in block[2]) + "\n")
+            out.append("</details>\n")
     return "\n".join(out)
 
 
@@ -370,7 +468,15 @@ td:not(:last-child) { white-space: nowrap; }
 th { background: #f2f2f2; }
 img { max-width: 100%; display: block; margin: 1em 0; }
 .warnings li { color: #8a4b00; }
+details { margin: 0.5em 0 1.5em; font-size: 0.9em; }
+details li { word-break: break-all; }
 """
+
+
+def inline_html(text):
+    """Escaped text with `code` and **bold** spans."""
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(str(text)))
+    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
 
 
 def render_html(blocks):
@@ -384,11 +490,17 @@ def render_html(blocks):
             last_heading = block[1]
             out.append(f"<{kind}>{e(block[1])}</{kind}>")
         elif kind == "p":
-            text = re.sub(r"`([^`]+)`", r"<code>\1</code>", e(block[1]))
-            out.append(f"<p>{text}</p>")
+            out.append(f"<p>{inline_html(block[1])}</p>")
         elif kind == "list":
             cls = ' class="warnings"' if last_heading == "Warnings" else ""
-            out.append(f"<ul{cls}>" + "".join(f"<li>{e(i)}</li>" for i in block[1]) + "</ul>")
+            out.append(f"<ul{cls}>" + "".join(f"<li>{inline_html(i)}</li>" for i in block[1])
+                       + "</ul>")
+        elif kind == "details":
+            out.append(f"<details><summary>{e(block[1])}</summary><ul>"
+                       + "".join(f"<li>{e(i)}</li>" for i in block[2]) + "</ul></details>")
+        elif kind == "ref":
+            out.append(f'<p><a href="#chart-{e(block[1])}">{e(block[1])}</a>: shown under '
+                       f'“What this run says”.</p>')
         elif kind == "table":
             headers, rows = block[1], block[2]
             head = "".join(f"<th>{e(h)}</th>" for h in headers) if any(headers) else ""
@@ -397,7 +509,8 @@ def render_html(blocks):
             out.append(f"<table>{'<tr>' + head + '</tr>' if head else ''}{body}</table>")
         elif kind == "image":
             data = base64.b64encode(Path(block[2]).read_bytes()).decode("ascii")
-            out.append(f'<img alt="{e(block[1])}" src="data:image/png;base64,{data}">')
+            out.append(f'<img id="chart-{e(block[1])}" alt="{e(block[1])}" '
+                       f'src="data:image/png;base64,{data}">')
     out.append("</body></html>")
     return "\n".join(out)
 
@@ -408,4 +521,13 @@ def write_reports(run, drawn, published):
     html_path = run.folder / "report.html"
     md_path.write_text(render_markdown(blocks), encoding="utf-8")
     html_path.write_text(render_html(blocks), encoding="utf-8")
-    return [md_path, html_path]
+    written = [md_path, html_path]
+    if run.service:
+        # ./lab run prints this file at its end (harness/runner/runner.cpp)
+        headline_path = run.folder / HEADLINE_FILE
+        headline_path.write_text(headline.headline_text(run.service), encoding="utf-8")
+        written.append(headline_path)
+    return written
+
+
+HEADLINE_FILE = "headline.txt"

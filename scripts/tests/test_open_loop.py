@@ -255,7 +255,8 @@ def test_report_has_open_tables_capacity_and_explains_each_flag_once(plotted_ope
     assert "| thread_pool | 20 | none | 200 | 800 | 4 | none_passed |" in md
     row = next(l for l in md.splitlines() if l.startswith("| thread_pool | thread_pool | 40,000 |"))
     assert row.endswith("| overloaded |")
-    warnings = md.split("## Warnings")[1].split("### What the flags mean")[0]
+    warnings = md.split("## Warnings")[1].split("## Context")[0]
+    assert "| thread_pool | O 1/4 |" in warnings      # the flags table, then each point
     assert "Overloaded: thread_pool, plaintext_latency @ 40,000 req/s offered — achieved " \
            "31,000 req/s (77% of offered)." in warnings
     assert "Client-bound: event_loop, plaintext_latency @ 40,000 req/s offered — send lag " \

@@ -28,7 +28,7 @@ def test_reports_list_every_server_of_the_fixture(plotted_run):
 def test_reports_list_every_warning(plotted_run):
     md = (plotted_run / "report.md").read_text()
     html = (plotted_run / "report.html").read_text()
-    warnings = md.split("## Warnings")[1].split("## ")[0]
+    warnings = md.split("## Warnings")[1].split("## Context")[0]
     assert "java_virtual was skipped" in warnings and "needs JDK >= 21" in warnings
     assert "fiber failed" in warnings and "conformance" in warnings
     assert re.search(r"Client-bound: event_loop, plaintext @ 256 connections", warnings)
@@ -36,7 +36,12 @@ def test_reports_list_every_warning(plotted_run):
     assert re.search(r"Measurement failed: go_nethttp, json @ 256 connections, repetition 2: "
                      r"server died .*SIGKILL", warnings)
     assert "Server died: go_nethttp, json @ 256 connections" in warnings
-    assert len([l for l in warnings.splitlines() if l.startswith("- ")]) == 6
+    # three general lines, the flags table, then three flagged points folded away
+    general = warnings.split("| server |")[0]
+    points = warnings.split("<details>")[1]
+    assert len([l for l in general.splitlines() if l.startswith("- ")]) == 3
+    assert len([l for l in points.splitlines() if l.startswith("- ")]) == 3
+    assert "| event_loop | C 1/3 |  |" in warnings and "| go_nethttp |  | D 1/3 |" in warnings
     for needle in ("java_virtual was skipped", "Client-bound: event_loop",
                    "Noisy: thread_per_request"):
         assert needle in html
