@@ -1,8 +1,12 @@
 #include "registry.h"
 
+#include <linux/io_uring.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -16,7 +20,8 @@ using json = nlohmann::json;
 const std::vector<std::string>& valid_models() {
   static const std::vector<std::string> models = {
       "thread_per_request", "thread_pool",    "event_loop",     "fiber",
-      "coroutine",          "goroutine",      "virtual_thread", "multi_process"};
+      "coroutine",          "goroutine",      "virtual_thread", "multi_process",
+      "io_uring"};
   return models;
 }
 
@@ -110,10 +115,18 @@ server_spec parse_server_spec(const json& j, const fs::path& source) {
     for (const auto& r : reqs) {
       if (!r.is_object())
         fail(source, "requires", "each entry must be {\"command\": ..., \"package\": ...}");
+      if (r.contains("kernel")) {
+        if (r.size() != 1 || !r.at("kernel").is_string() || r.at("kernel") != "io_uring")
+          fail(source, "requires", "a kernel entry is {\"kernel\": \"io_uring\"} alone");
+        requirement kernel_req;
+        kernel_req.kernel = "io_uring";
+        spec.requirements.push_back(std::move(kernel_req));
+        continue;
+      }
       for (const auto& [key, value] : r.items()) {
         (void)value;
         if (key != "command" && key != "package")
-          fail(source, "requires", "unknown key '" + key + "'; valid: command, package");
+          fail(source, "requires", "unknown key '" + key + "'; valid: command, package, kernel");
       }
       requirement req;
       if (!r.contains("command") || !r.at("command").is_string() ||
@@ -281,9 +294,14 @@ bool command_on_path(const std::string& command) {
 std::optional<std::string> unavailable_reason(const server_spec& spec, const placeholders& values) {
   if (!spec.enabled)
     return "disabled" + (spec.disabled_reason.empty() ? "" : ": " + spec.disabled_reason);
-  for (const auto& req : spec.requirements)
+  for (const auto& req : spec.requirements) {
+    if (!req.kernel.empty()) {
+      if (auto why = io_uring_unavailable_reason()) return "io_uring not available: " + *why;
+      continue;
+    }
     if (!command_on_path(req.command))
       return "'" + req.command + "' not found: install Debian package " + req.package;
+  }
   // The program itself: a path (e.g. {bin}/event_loop) must exist, a bare name be on PATH.
   if (!spec.start.empty()) {
     std::string program = render_placeholders(spec.start.front(), values);
@@ -305,6 +323,24 @@ std::optional<std::string> unavailable_reason(const server_spec& spec, const pla
       return "not built: " + file.string() + " is missing " +
              (spec.not_built_hint.empty() ? "(run ./lab build)" : "(" + spec.not_built_hint + ")");
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> io_uring_unavailable_reason(const fs::path& disabled_file) {
+  std::ifstream in(disabled_file);
+  int disabled = 0;
+  if (in >> disabled && disabled != 0)
+    return disabled_file.string() + " is " + std::to_string(disabled) +
+           " (io_uring disabled by the administrator)";
+  // The ring itself: a seccomp filter or container runtime may forbid the system call.
+  io_uring_params params{};
+  const long fd = ::syscall(__NR_io_uring_setup, 1, &params);
+  if (fd < 0) {
+    const int error = errno;
+    return std::string("io_uring_setup failed: ") + std::strerror(error) +
+           (error == ENOSYS ? " (kernel without io_uring)" : "");
+  }
+  ::close(static_cast<int>(fd));
   return std::nullopt;
 }
 

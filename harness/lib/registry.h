@@ -14,9 +14,11 @@
 
 namespace lab {
 
-// An executable that must be on PATH, and the Debian package that provides it.
+// An executable that must be on PATH and the Debian package that provides it, or (kernel not
+// empty) a kernel facility the server needs: "io_uring".
 struct requirement {
   std::string command, package;
+  std::string kernel;
 };
 
 struct server_spec {
@@ -72,8 +74,15 @@ std::string render_placeholders(const std::string& text, const placeholders& val
 std::vector<std::string> render_argv(const server_spec& spec, const placeholders& values);
 
 // Why the server cannot run here, or nullopt: disabled, a required command missing from PATH
-// ("'go' not found: install Debian package golang-go"), or built_file missing ("not built: …").
+// ("'go' not found: install Debian package golang-go"), a kernel facility forbidden ("io_uring
+// not available: …"), or built_file missing ("not built: …").
 std::optional<std::string> unavailable_reason(const server_spec& spec, const placeholders& values);
+
+// Why this kernel forbids io_uring, or nullopt: `disabled_file` (normally
+// /proc/sys/kernel/io_uring_disabled) holds a value other than 0, or creating a ring fails
+// (EPERM under a seccomp filter, ENOSYS on an old kernel).
+std::optional<std::string> io_uring_unavailable_reason(
+    const std::filesystem::path& disabled_file = "/proc/sys/kernel/io_uring_disabled");
 
 // True if `command` is an executable on PATH (or an executable path if it contains '/').
 bool command_on_path(const std::string& command);

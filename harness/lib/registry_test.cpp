@@ -105,7 +105,7 @@ TEST(registry, bad_model_names_field_and_choices) {
   EXPECT_EQ(error_for(j),
             "servers/x/server.json: field 'model': 'fibre' is not a model; valid: "
             "thread_per_request, thread_pool, event_loop, fiber, coroutine, goroutine, "
-            "virtual_thread, multi_process");
+            "virtual_thread, multi_process, io_uring");
 }
 
 TEST(registry, bad_language_names_choices) {
@@ -281,6 +281,37 @@ TEST(registry, unavailable_reasons) {
   auto reason = unavailable_reason(parse_server_spec(valid_spec(), "s.json"), values);
   ASSERT_TRUE(reason.has_value());
   EXPECT_EQ(reason->rfind("not built: /nonexistent-lab-bin/event_loop", 0), 0u) << *reason;
+}
+
+TEST(registry, kernel_requirement_is_parsed_and_validated) {
+  json j = valid_spec();
+  j["requires"] = json::array({{{"kernel", "io_uring"}}});
+  const server_spec spec = parse_server_spec(j, "s.json");
+  ASSERT_EQ(spec.requirements.size(), 1u);
+  EXPECT_EQ(spec.requirements[0].kernel, "io_uring");
+  j["requires"] = json::array({{{"kernel", "ebpf"}}});
+  EXPECT_NE(error_for(j).find("a kernel entry is {\"kernel\": \"io_uring\"} alone"), std::string::npos)
+      << error_for(j);
+  j["requires"] = json::array({{{"kernel", "io_uring"}, {"package", "x"}}});
+  EXPECT_NE(error_for(j).find("a kernel entry"), std::string::npos);
+}
+
+TEST(registry, io_uring_forbidden_by_the_sysctl_names_the_file_and_value) {
+  char dir_template[] = "/tmp/lab-registry-uring-XXXXXX";
+  const fs::path dir = ::mkdtemp(dir_template);
+  const fs::path sysctl = dir / "io_uring_disabled";
+  std::ofstream(sysctl) << "2\n";
+  EXPECT_EQ(io_uring_unavailable_reason(sysctl),
+            sysctl.string() + " is 2 (io_uring disabled by the administrator)");
+  // 0 (or no such file, as on kernels before 6.6): the answer is whether a ring can be made,
+  // which this machine decides; either way an answer names its cause.
+  std::ofstream(sysctl) << "0\n";
+  const auto reason = io_uring_unavailable_reason(sysctl);
+  if (reason) {
+    EXPECT_EQ(reason->rfind("io_uring_setup failed: ", 0), 0u) << *reason;
+  }
+  EXPECT_EQ(io_uring_unavailable_reason(dir / "missing"), reason);
+  fs::remove_all(dir);
 }
 
 TEST(registry, default_bin_dir_honours_lab_bin) {
