@@ -80,6 +80,7 @@ struct worker_stats {
   std::uint64_t requests = 0, responses = 0, connections_opened = 0;
   error_counts errors;
   latency_histogram latency, send_lag;
+  std::vector<std::uint64_t> responses_per_second;  // by completion time, from the window's start
   std::string first_connect_error;
 };
 
@@ -410,6 +411,7 @@ class worker {
     if (c.measured) {
       ++stats_.responses;
       stats_.latency.record(static_cast<std::uint64_t>(std::max<ns_t>(t - c.start, 0)));
+      count_in_second(stats_.responses_per_second, t - plan_.warmup_end);
       const int status = c.parser.status_code();
       if (status < 200 || status > 299) ++stats_.errors.status;
     }
@@ -667,6 +669,7 @@ load_result run_load(const load_options& options) {
     r.latency.merge(s.latency);
     r.send_lag.merge(s.send_lag);
     if (r.first_error.empty()) r.first_error = s.first_connect_error;
+    add_per_second(r.responses_per_second, s.responses_per_second);
   }
   r.achieved_rate = static_cast<double>(r.responses) / options.duration_s;
   r.client_cpu_s = cpu_end - cpu_start;

@@ -90,6 +90,13 @@ TEST(load_engine, closed_loop_keeps_each_connection_busy) {
   EXPECT_EQ(r.connections_opened, 3u);
   EXPECT_GT(r.responses, 300u);  // loopback round trips are ~tens of us; 300 is a loose floor
   EXPECT_EQ(r.send_lag.count(), 0u);
+  // The per-second curve covers the 1 s window (plus at most a second of drain) and counts
+  // every response once.
+  ASSERT_GE(r.responses_per_second.size(), 1u);
+  EXPECT_LE(r.responses_per_second.size(), 2u);
+  std::uint64_t sum = 0;
+  for (auto n : r.responses_per_second) sum += n;
+  EXPECT_EQ(sum, r.responses);
 }
 
 TEST(load_engine, silent_server_requests_time_out_and_run_ends_in_time) {

@@ -80,6 +80,7 @@ json load_result::to_json() const {
       {"client_cpu_s", client_cpu_s},
       {"wall_s", wall_s},
       {"parts", parts},
+      {"responses_per_second", responses_per_second},
   };
   if (parts > 1) j["send_lag_note"] = "recomputed from the merged send-lag histogram";
   if (!first_error.empty()) j["first_error"] = first_error;
@@ -133,6 +134,9 @@ load_result load_result::from_json(const json& j) {
     r.wall_s = j.at("wall_s").get<double>();
     r.parts = j.value("parts", 1);
     r.first_error = j.value("first_error", "");
+    // Older reports have no per-second counts.
+    if (j.contains("responses_per_second"))
+      r.responses_per_second = j["responses_per_second"].get<std::vector<std::uint64_t>>();
     return r;
   } catch (const json::exception& e) {
     throw std::invalid_argument(std::string("bad lab_load result: ") + e.what());
@@ -179,6 +183,18 @@ std::string load_result::summary() const {
   return out.str();
 }
 
+void count_in_second(std::vector<std::uint64_t>& per_second, std::int64_t since_window_ns) {
+  const auto second = static_cast<std::size_t>(std::max<std::int64_t>(since_window_ns, 0) /
+                                               1'000'000'000);
+  if (per_second.size() <= second) per_second.resize(second + 1, 0);
+  ++per_second[second];
+}
+
+void add_per_second(std::vector<std::uint64_t>& into, const std::vector<std::uint64_t>& from) {
+  if (into.size() < from.size()) into.resize(from.size(), 0);
+  for (std::size_t k = 0; k < from.size(); ++k) into[k] += from[k];
+}
+
 load_result merge_results(const std::vector<load_result>& parts) {
   if (parts.empty()) throw std::invalid_argument("merge: nothing to merge");
   load_result m = parts.front();
@@ -209,6 +225,7 @@ load_result merge_results(const std::vector<load_result>& parts) {
     m.wall_s = std::max(m.wall_s, p.wall_s);
     m.parts += p.parts;
     if (m.first_error.empty()) m.first_error = p.first_error;
+    add_per_second(m.responses_per_second, p.responses_per_second);
   }
   return m;
 }

@@ -50,6 +50,9 @@ struct load_result {
   double client_cpu_s = 0;                   // user + sys of the process, measured window + drain
   double wall_s = 0;                         // measured window + drain
   int parts = 1;                             // generator processes merged into this result
+  // Responses per second of the measured window by completion time (element k: second k;
+  // the drain after the window may add seconds): a throughput curve, e.g. a JIT's warm-up.
+  std::vector<std::uint64_t> responses_per_second;
   std::string first_error;                   // the first connect error's message, if any
 
   nlohmann::json to_json() const;
@@ -60,6 +63,12 @@ struct load_result {
   static load_result from_json(const nlohmann::json& j);
   std::string summary() const;
 };
+
+// Counts one response completed `since_window_ns` after the measured window began in its
+// second of `per_second` (growing it; a negative offset counts in second 0).
+void count_in_second(std::vector<std::uint64_t>& per_second, std::int64_t since_window_ns);
+// Adds `from` to `into` second by second (growing `into` as needed).
+void add_per_second(std::vector<std::uint64_t>& into, const std::vector<std::uint64_t>& from);
 
 // Throws std::invalid_argument if `parts` is empty, mixes open and closed mode, different URLs
 // or histogram layouts.

@@ -91,6 +91,23 @@ TEST(load_result, merge_refuses_mixed_results) {
   EXPECT_THROW(merge_results({}), std::invalid_argument);
 }
 
+TEST(load_result, responses_per_second_count_merge_and_round_trip) {
+  std::vector<std::uint64_t> curve;
+  count_in_second(curve, -5);              // before the window: second 0
+  count_in_second(curve, 999'999'999);     // still second 0
+  count_in_second(curve, 2'000'000'000);   // second 2; second 1 stays 0
+  EXPECT_EQ(curve, (std::vector<std::uint64_t>{2, 0, 1}));
+  auto a = sample(1, 10), b = sample(2, 10);
+  a.responses_per_second = {4, 6};
+  b.responses_per_second = {1, 2, 7};
+  EXPECT_EQ(merge_results({a, b}).responses_per_second, (std::vector<std::uint64_t>{5, 8, 7}));
+  EXPECT_EQ(load_result::from_json(nlohmann::json::parse(b.to_json_text())).responses_per_second,
+            b.responses_per_second);
+  auto old_report = a.to_json();  // written before the field existed
+  old_report.erase("responses_per_second");
+  EXPECT_TRUE(load_result::from_json(old_report).responses_per_second.empty());
+}
+
 TEST(load_result, from_json_rejects_foreign_or_inconsistent_files) {
   auto j = sample(1, 10).to_json();
   auto other = j;
