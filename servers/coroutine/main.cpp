@@ -124,7 +124,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   lab::downstream_client downstream(options);
-  return lab::run_asio_server(options, "coroutine", "", [&](lab::tcp::socket socket, lab::compute_offload& offload) {
+#ifdef BOOST_ASIO_HAS_IO_URING
+  const char* details = "Asio on io_uring";  // servers/coroutine_uring: the same code, no epoll
+#else
+  const char* details = "";
+#endif
+  return lab::run_asio_server(options, "coroutine", details, [&](lab::tcp::socket socket, lab::compute_offload& offload) {
     auto executor = socket.get_executor();
     lab::asio::co_spawn(executor, serve(std::move(socket), options, offload, downstream), lab::asio::detached);
   });
