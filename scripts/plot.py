@@ -15,6 +15,16 @@ import report          # noqa: E402
 import results as res  # noqa: E402
 
 
+def write_explorer(folder):
+    """explore.html beside the report; a note, not a failure, when uPlot is not installed."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "explore"))
+    import explore
+    if not explore.UPLOT_JS.exists():
+        print(f"explore: not written ({explore.UPLOT_JS} missing; ./lab explore installs it)")
+        return
+    explore.main([str(folder)])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="./lab plot", description=__doc__.split("\n\n")[0],
@@ -29,6 +39,9 @@ def main(argv=None):
                         help="published micro-benchmark references "
                              "(default: micro/published.json)")
     parser.add_argument("--no-report", action="store_true", help="charts only")
+    parser.add_argument("--explore", action="store_true",
+                        help="also write explore.html (./lab explore) when its chart library "
+                             "is installed (./lab run asks for it)")
     args = parser.parse_args(argv)
     try:
         folder = Path(args.run) if args.run else res.find_newest_run()
@@ -40,6 +53,8 @@ def main(argv=None):
         if not args.no_report:
             for path in report.write_reports(run, drawn, published):
                 print(f"report: {path}")
+        if args.explore and run.service:
+            write_explorer(run.folder)
     except res.ResultsError as e:
         print(f"plot: {e}", file=sys.stderr)
         return 2
