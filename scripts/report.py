@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 import charts
+import claims
 import flags_table
 import gateway_charts
 import headline
@@ -413,6 +414,7 @@ def build_blocks(run, drawn, published):
                                  "notes"], micro_rows(run.micro, published)))
         if "micro" in drawn:
             blocks.append(("image", "micro", drawn["micro"][0]))
+    blocks += claims.report_blocks(run)     # the claims this run speaks to (./lab claims)
     # A chart shown at the top is referred to below, not embedded twice.
     return [("ref", b[1]) if b[0] == "image" and b[1] in shown and i > first_detail(blocks)
             else b for i, b in enumerate(blocks)]
