@@ -21,6 +21,7 @@ LATENCY_CMD = "./lab run --suite latency"
 CPU1_CMD = "./lab run --suite cpu_bound --server-cpus 0 --client-cpus 1"
 CPU2_CMD = "./lab run --suite cpu_bound --server-cpus 0-1 --client-cpus 1"
 GATEWAY_CMD = "./lab run --suite gateway"
+HOL_CMD = "./lab workshop hol"
 STEADY_FRACTION = 0.9     # "time to reach 90 % of steady throughput"
 
 
@@ -282,8 +283,7 @@ def p99_claim(claim, evidence):
         v.parts.append(judged(labels[2], bool(tied),
                               f"{len(tied)} of {len(gc_rows)} Java measurements had a GC pause of "
                               f"at least half their p99", figs))
-    v.parts.append(not_measured(labels[3], CPU1_CMD, "see claim 7: cheap requests beside "
-                                "/compute (the canary's longest wait)"))
+    v.parts.append(hol_part(labels[3], evidence, "node_http"))
     return v
 
 
@@ -299,13 +299,28 @@ def _compute_aggs(run):
     return out
 
 
-def _canary_wait(run, server):
-    """Median over repetitions of the canary's longest wait (ms): a cheap request beside the
-    CPU-bound load, i.e. head-of-line blocking."""
-    waits = [m["canary"]["max_wait_ms"] for m in run.service["measurements"]
-             if m["server"] == server and (m.get("path") or "").startswith("/compute")
-             and isinstance(m.get("canary"), dict) and m["canary"].get("max_wait_ms") is not None]
-    return statistics.median(waits) if waits else None
+def hol_part(label, evidence, server, remedy=None):
+    """Head-of-line blocking from ./lab workshop hol: p99 of cheap /plaintext requests beside
+    CPU-bound /compute vs alone. Holds when the p99 beside is >= 3x the p99 alone (and, with
+    a remedy server, the remedy's is < half of it)."""
+    run = evidence.get("hol")
+    rows = {r["server"]: r for r in (run.data.get("servers", []) if run else [])}
+    if server not in rows:
+        return not_measured(label, HOL_CMD, "no ./lab workshop hol run with " + server)
+    name = base.run_name(run)
+
+    def p99(r, when):
+        return ((r.get(when) or {}).get("p99") or 0) / 1000
+    figs = [Figure(f"{s} cheap p99 {when}", p99(r, when), "ms", run=name)
+            for s, r in sorted(rows.items()) for when in ("alone", "beside")]
+    r = rows[server]
+    holds = p99(r, "beside") >= 3 * max(p99(r, "alone"), 0.001)
+    detail = f"{server}: p99 of cheap requests {p99(r, 'alone'):.1f} ms alone, " \
+             f"{p99(r, 'beside'):.1f} ms beside /compute"
+    if remedy and remedy in rows:
+        holds = holds and p99(rows[remedy], "beside") < p99(r, "beside") / 2
+        detail += f"; {remedy}: {p99(rows[remedy], 'beside'):.1f} ms"
+    return judged(label, holds, detail, figs)
 
 
 def cpu_claim(claim, evidence):
@@ -337,11 +352,15 @@ def cpu_claim(claim, evidence):
                                   f"{min(fast):.0f} µs)", figs))
     if not v.parts:
         v.parts.append(not_measured(labels[0], "./lab run"))
+    hol = hol_part(labels[3], evidence, "event_loop", "event_loop+tbb")
+    if "hol" in evidence:
+        v.runs.append(base.run_name(evidence["hol"]))
     one, two = evidence.get("cpu_bound@1"), evidence.get("cpu_bound@2")
     if not one or not two:
         missing = " and ".join(c for c, r in ((CPU1_CMD, one), (CPU2_CMD, two)) if not r)
-        for label in labels[1:]:
+        for label in labels[1:3]:
             v.parts.append(not_measured(label, missing))
+        v.parts.append(hol)
         return v
     v.runs += [base.run_name(one), base.run_name(two)]
     a1, a2 = _compute_aggs(one), _compute_aggs(two)
@@ -372,19 +391,7 @@ def cpu_claim(claim, evidence):
         v.parts.append(judged(labels[2], min(f.value for f in go_figs) >= 1.6,
                               ", ".join(f"{f.label.split(' ')[0]} {f.value:.2f}×"
                                         for f in go_figs), go_figs))
-    waits = {s: _canary_wait(one, s) for s in a1}
-    waits = {s: w for s, w in waits.items() if w is not None}
-    if "event_loop" in waits:
-        tbb = waits.get("event_loop+tbb")
-        holds = waits["event_loop"] > 10 and (tbb is None or tbb < waits["event_loop"] / 2)
-        v.parts.append(judged(labels[3], holds,
-                              f"longest wait of a cheap request beside /compute on one core: "
-                              f"event_loop {waits['event_loop']:.0f} ms"
-                              + (f", event_loop+tbb {tbb:.0f} ms" if tbb is not None else ""),
-                              [Figure(f"{s} canary's longest wait", w, "ms",
-                                      run=base.run_name(one)) for s, w in sorted(waits.items())]))
-    else:
-        v.parts.append(not_measured(labels[3], CPU1_CMD, "no canary waits in the cpu_bound run"))
+    v.parts.append(hol)
     v.chart = lambda folder, ctx: _speedup_chart(speedups, res.server_info(two.service),
                                                  folder, ctx)
     return v

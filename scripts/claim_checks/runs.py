@@ -3,8 +3,8 @@
 Kinds: a service run is named by its suite (quick, full, baseline, c10k, latency, gateway,
 warmup; cpu_bound runs are "cpu_bound@1" or "cpu_bound@2" by their number of server CPUs,
 because claim 7 compares the two); "micro" (micro.json), "bench_load" (benchmark.json),
-"deploy_size" (deploy_size.json from ./lab deploy-size) and "build_time" (build_time.json from
-./lab build-time). A folder holding none of these files is not a run (ClaimsError).
+"deploy_size" (deploy_size.json from ./lab deploy-size), "build_time" (build_time.json from
+./lab build-time) and "hol" (hol.json from ./lab workshop hol). A folder holding none of these files is not a run (ClaimsError).
 """
 import json
 from pathlib import Path
@@ -12,7 +12,7 @@ from pathlib import Path
 import results as res
 
 TOOL_FILES = {"deploy_size": "deploy_size.json", "build_time": "build_time.json",
-              "bench_load": "benchmark.json"}
+              "bench_load": "benchmark.json", "hol": "hol.json"}
 
 
 class ClaimsError(res.ResultsError):
