@@ -349,9 +349,19 @@ void run_session::plot() {
     so.cwd = options_.root;
     so.stdout_path = folder / "plot.log";
     so.stderr_path = folder / "plot.log";
-    auto child = child_process::spawn({"/usr/bin/python3", script.string(), folder.string()}, so);
+    auto child = child_process::spawn({"/usr/bin/python3", script.string(), folder.string(), "--explore"}, so);
     auto status = child.wait_for(std::chrono::minutes(5));
     if (status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) {
+      // End on the answer (headline.txt: report.py's sentences per scenario) and what to open.
+      std::ifstream headline(folder / "headline.txt");
+      std::string line;
+      if (headline) std::fprintf(stderr, "\nWhat this run says:\n");
+      while (std::getline(headline, line)) std::fprintf(stderr, "  %s\n", line.c_str());
+      std::fprintf(stderr, "\nlab: report: %s\n", (folder / "report.html").c_str());
+      if (fs::exists(folder / "explore.html"))
+        std::fprintf(stderr, "lab: explore: %s\n", (folder / "explore.html").c_str());
+      else
+        std::fprintf(stderr, "lab: explore: ./lab explore %s\n", folder.c_str());
       std::fprintf(stderr, "lab: charts in %s (log: %s)\n", folder.c_str(), (folder / "plot.log").c_str());
     } else {
       if (!status) child.stop();
