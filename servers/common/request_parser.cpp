@@ -1,6 +1,7 @@
 #include "request_parser.h"
 
 #include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 
 #include <optional>
@@ -39,9 +40,25 @@ class beast_callbacks final : public bhttp::basic_parser<true> {
     version_ = version;
   }
   void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
-  void on_field_impl(bhttp::field, beast::string_view, beast::string_view,
-                     beast::error_code&) override {}
-  void on_header_impl(beast::error_code&) override {}
+  void on_field_impl(bhttp::field name, beast::string_view, beast::string_view value,
+                     beast::error_code&) override {
+    if (name == bhttp::field::transfer_encoding) final_coding_chunked_ = ends_in_chunked(value);
+  }
+  // RFC 9112 6.3: a request whose Transfer-Encoding does not end in chunked has no length a
+  // server can trust; it must be refused (400, close). Beast frames it as bodiless instead, so
+  // its body would be read as the next request — a smuggling vector.
+  void on_header_impl(beast::error_code& ec) override {
+    if (final_coding_chunked_ == false) ec = bhttp::error::bad_transfer_encoding;
+  }
+  // The last coding of the last Transfer-Encoding line (case-insensitive, spaces trimmed).
+  static bool ends_in_chunked(beast::string_view value) {
+    const std::size_t comma = value.rfind(',');
+    std::string_view last(value.data(), value.size());
+    if (comma != beast::string_view::npos) last.remove_prefix(comma + 1);
+    while (!last.empty() && (last.front() == ' ' || last.front() == '\t')) last.remove_prefix(1);
+    while (!last.empty() && (last.back() == ' ' || last.back() == '\t')) last.remove_suffix(1);
+    return beast::iequals(last, "chunked");
+  }
   void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
   std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
     return body.size();
@@ -56,6 +73,7 @@ class beast_callbacks final : public bhttp::basic_parser<true> {
   std::string& target_;
   int& version_;
   method& verb_;
+  std::optional<bool> final_coding_chunked_;  // set once a Transfer-Encoding line is seen
 };
 
 // The contract's limit: the header section, from the request line's first byte through the
@@ -111,13 +129,15 @@ parse_result request_parser::parse(std::string_view bytes) {
         parser.put(boost::asio::const_buffer(bytes.data() + consumed, bytes.size() - consumed), ec);
     consumed += n;
     if (in_header) impl_->header_seen += n;
+    // An error from our own callbacks (on_header_impl) may come with a bodiless request
+    // already marked done: the error wins.
+    if (ec && ec != bhttp::error::need_more) return {parse_status::bad, consumed, status_for(ec)};
     if (parser.is_done()) {
       request_ = {impl_->verb, impl_->target, impl_->version, parser.keep_alive()};
       impl_->start_next();
       return {parse_status::complete, consumed};
     }
     if (ec == bhttp::error::need_more || (!ec && n == 0)) return {parse_status::need_more, consumed};
-    if (ec) return {parse_status::bad, consumed, status_for(ec)};
     if (consumed == bytes.size()) return {parse_status::need_more, consumed};
   }
 }

@@ -74,6 +74,23 @@ TEST(RequestParser, SkipsAChunkedBody) {
   EXPECT_EQ(parser.request().target, "/y");
 }
 
+// RFC 9112 6.3: a Transfer-Encoding whose final coding is not chunked leaves no trustworthy
+// length; framed as bodiless, its body would be served as the next request (smuggling).
+TEST(RequestParser, RejectsATransferEncodingThatDoesNotEndInChunked) {
+  for (const std::string te : {"chunked, xcompress", "xchunked", "gzip", "chunked\r\nTransfer-Encoding: gzip"}) {
+    request_parser parser;
+    const parse_result r =
+        parser.parse("GET /x HTTP/1.1\r\nTransfer-Encoding: " + te + "\r\n\r\n0\r\n\r\n");
+    EXPECT_EQ(r.status, parse_status::bad) << te;
+    EXPECT_EQ(r.error_status, 400) << te;
+  }
+  for (const std::string te : {"chunked", "gzip, Chunked ", "gzip\r\nTransfer-Encoding: chunked"}) {
+    request_parser parser;
+    EXPECT_EQ(parser.parse("GET /x HTTP/1.1\r\nTransfer-Encoding: " + te + "\r\n\r\n0\r\n\r\n").status,
+              parse_status::complete) << te;
+  }
+}
+
 TEST(RequestParser, KeepAliveFollowsVersionAndConnectionHeader) {
   struct expectation { std::string request; bool keep_alive; int version; };
   for (const auto& [text, keep_alive, version] : std::vector<expectation>{
