@@ -141,6 +141,11 @@ def time_to_steady(curve):
     return None, steady
 
 
+def _span(values):
+    lo, hi = min(values), max(values)
+    return f"{lo}" if lo == hi else f"{lo}–{hi}"
+
+
 def warmup_claim(claim, evidence):
     v = base.Verdict(claim)
     labels = ("Java reaches its throughput only after a JIT warm-up",
@@ -179,7 +184,7 @@ def warmup_claim(claim, evidence):
     go_steady = max(curves[s]["steady"] for s in go)
     java_t90 = [curves[s]["t90"] or 99 for s in java]
     v.parts.append(judged(labels[0], min(java_t90) >= go_t90 + 2,
-                          f"Java reaches 90 % of steady after {min(java_t90)}–{max(java_t90)} s, "
+                          f"Java reaches 90 % of steady after {_span(java_t90)} s, "
                           f"Go after {go_t90} s", [fig(s) for s in java + go]))
     java_ratio = max(curves[s]["steady"] for s in java) / go_steady
     v.parts.append(judged(labels[1], java_ratio >= 0.8,
@@ -236,7 +241,7 @@ def p99_claim(claim, evidence):
               "Node.js's p99 is high for CPU work")
     if not run or not run.service:
         v.parts = [not_measured(label, LATENCY_CMD) for label in labels[:3]]
-        v.parts.append(not_measured(labels[3], CPU1_CMD))
+        v.parts.append(hol_part(labels[3], evidence, "node_http"))
         return v
     svc, name = run.service, base.run_name(run)
     v.runs.append(name)
@@ -284,6 +289,8 @@ def p99_claim(claim, evidence):
                               f"{len(tied)} of {len(gc_rows)} Java measurements had a GC pause of "
                               f"at least half their p99", figs))
     v.parts.append(hol_part(labels[3], evidence, "node_http"))
+    if "hol" in evidence:
+        v.runs.append(base.run_name(evidence["hol"]))
     return v
 
 

@@ -1,0 +1,243 @@
+"""./lab claims: verdict rules on synthetic runs (supported / not supported / weak evidence /
+not measured yet), the not-a-run error, --help, and the verdicts on the published runs that
+docs/reference-comparison.md states."""
+import json
+from pathlib import Path
+
+import pytest
+
+import claims
+import claim_checks
+from claim_checks import base, load, runs
+
+PUBLISHED = Path(__file__).resolve().parents[2] / "results" / "published"
+
+
+def stat(value, low=None, high=None):
+    return {"median": value, "min": value if low is None else low,
+            "max": value if high is None else high}
+
+
+def write_service(folder, suite, servers, aggregates=(), startup=(), measurements=(),
+                  server_cpus=(0,)):
+    """A minimal schema-2 service run: servers = {name: (model, language)}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {"schema_version": 2, "kind": "service", "complete": True,
+            "context": {"suite": suite, "cores": 2, "date": "2026-01-01T00:00:00Z",
+                        "cpu_layout": {"server_cpus": list(server_cpus), "client_cpus": [1]}},
+            "suite": {"name": suite, "scenarios": []},
+            "servers": [{"name": n, "model": m, "language": lang, "status": "ok"}
+                        for n, (m, lang) in servers.items()],
+            "aggregates": list(aggregates), "startup": list(startup),
+            "measurements": list(measurements), "capacity": []}
+    (folder / "results.json").write_text(json.dumps(data))
+    return folder
+
+
+def agg(server, scenario, path, connections, rps, flags=(), **extra):
+    return {"server": server, "scenario": scenario, "path": path, "connections": connections,
+            "pipeline": 1, "requests_per_s": rps if isinstance(rps, dict) else stat(rps),
+            "flags": list(flags), "repetitions": 1, **extra}
+
+
+SERVERS = {"go_nethttp": ("goroutine", "go"), "java_threads": ("thread_per_request", "java"),
+           "node_http": ("event_loop", "javascript"), "event_loop": ("event_loop", "cpp")}
+
+
+def verdict_of(number, folders):
+    evidence = runs.newest_by_kind(folders)
+    return next(v for v in claim_checks.evaluate_all(evidence) if v.claim.number == number)
+
+
+# ---- the CLI -----------------------------------------------------------------------------
+
+def test_help_names_the_options(capsys):
+    with pytest.raises(SystemExit) as e:
+        claims.main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "--out" in out and "RUN_FOLDER" in out and "not a run" in out
+
+
+def test_a_folder_that_is_not_a_run_is_an_error(tmp_path, capsys):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("hello")
+    assert claims.main([str(tmp_path / "notes"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "not a run folder" in err and "notes" in err
+    assert claims.main([str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_no_runs_every_claim_not_measured_with_its_command(tmp_path):
+    verdicts = claim_checks.evaluate_all({})
+    assert [v.claim.number for v in verdicts] == list(range(1, 13))
+    for v in verdicts[:-1]:
+        assert v.status == base.NOT_MEASURED, v.claim.number
+        assert v.commands() and all(c.startswith("./lab ") for c in v.commands())
+    assert verdicts[-1].status == base.NOT_MEASURABLE
+    assert len(verdicts[-1].reasons) >= 3 and any("Uber" in r for r in verdicts[-1].reasons)
+
+
+def test_cli_writes_claims_md_and_charts(tmp_path, capsys):
+    run = write_service(tmp_path / "20260101T000000Z-c10k", "c10k", SERVERS, aggregates=[
+        agg(s, "sleep_c10k", "/sleep?ms=1000", 10000, r)
+        for s, r in (("go_nethttp", 7000), ("event_loop", 8000), ("java_threads", 600))])
+    assert claims.main([str(run), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "2. 10,000 connections per core" in out and "Verdict: supported" in out
+    md = (tmp_path / "out" / "claims.md").read_text()
+    assert "| 2 | 10,000 connections per core | supported |" in md
+    assert "./lab micro" in md                      # claim 1's command: not measured yet
+    assert (tmp_path / "out" / "claim02_c10k.png").exists()
+
+
+# ---- verdict rules on synthetic runs ----------------------------------------------------
+
+@pytest.mark.parametrize("go_rps,flags,expected", [
+    (7000, [], base.SUPPORTED),
+    (2000, [], base.NOT_SUPPORTED),
+    (7000, ["starved"], base.NOT_SUPPORTED),
+    (7000, ["client_bound"], base.WEAK),
+    (7000, ["noisy"], base.WEAK),
+])
+def test_c10k_rule(tmp_path, go_rps, flags, expected):
+    run = write_service(tmp_path / "20260101T000000Z-c10k", "c10k", SERVERS, aggregates=[
+        agg("go_nethttp", "sleep_c10k", "/sleep?ms=1000", 10000, go_rps, flags)])
+    v = verdict_of(2, [run])
+    assert v.status == expected
+    if expected == base.WEAK:
+        assert flags[0] in v.summary()
+
+
+def test_startup_parts(tmp_path):
+    def start(server, ms):
+        return {"server": server, "runs": 5, "time_to_first_response_ms": stat(ms, ms * .9,
+                                                                                ms * 1.1)}
+    run = write_service(tmp_path / "20260101T000000Z-quick", "quick", SERVERS,
+                        startup=[start("go_nethttp", 15), start("java_threads", 2500),
+                                 start("node_http", 200)])
+    assert verdict_of(4, [run]).status == base.SUPPORTED
+    run = write_service(tmp_path / "20260101T000001Z-quick", "quick", SERVERS,
+                        startup=[start("go_nethttp", 15), start("java_threads", 300),
+                                 start("node_http", 200)])
+    v = verdict_of(4, [run])
+    assert v.status == base.PARTLY
+    assert "Java starts in seconds: not supported" in v.summary()
+    fig = v.parts[0].figures[0]
+    assert (fig.low, fig.high) == pytest.approx((13.5, 16.5))   # the spread is shown
+    assert "(13.5–16.5)" in fig.text()
+
+
+def test_cost_rule_and_noise(tmp_path):
+    def cpu_agg(server, cpu, flags=()):
+        return agg(server, "json", "/json", 256, 40000, flags,
+                   cpu_us_per_request=stat(cpu), rss_peak_kb=stat(20000))
+    run = write_service(tmp_path / "20260101T000000Z-quick", "quick", SERVERS,
+                        aggregates=[cpu_agg("go_nethttp", 10), cpu_agg("java_threads", 40)])
+    v = verdict_of(11, [run])
+    assert v.status == base.SUPPORTED
+    run = write_service(tmp_path / "20260101T000001Z-quick", "quick", SERVERS,
+                        aggregates=[cpu_agg("go_nethttp", 10), cpu_agg("java_threads", 12)])
+    assert verdict_of(11, [run]).status == base.NOT_SUPPORTED
+    # client-bound does not weaken CPU per request (it is per served request); noise does
+    run = write_service(tmp_path / "20260101T000002Z-quick", "quick", SERVERS,
+                        aggregates=[cpu_agg("go_nethttp", 10, ["client_bound"]),
+                                    cpu_agg("java_threads", 12)])
+    assert verdict_of(11, [run]).status == base.NOT_SUPPORTED
+    run = write_service(tmp_path / "20260101T000003Z-quick", "quick", SERVERS,
+                        aggregates=[cpu_agg("go_nethttp", 10, ["noisy"]),
+                                    cpu_agg("java_threads", 12)])
+    assert verdict_of(11, [run]).status == base.WEAK
+
+
+def test_warmup_curve_from_lab_load_reports(tmp_path):
+    folder = tmp_path / "20260101T000000Z-warmup"
+    (folder / "logs").mkdir(parents=True)
+    curves = {"go_nethttp": [9000] + [10000] * 29,
+              "java_threads": [1000, 3000, 5000, 7000, 8000, 8500] + [9500] * 24,
+              "node_http": [7000] * 30}
+    measurements = []
+    for server, curve in curves.items():
+        name = f"logs/{server}-warmup_json-r0.lab_load.json"
+        (folder / name).write_text(json.dumps({"responses_per_second": curve + [12]}))
+        measurements.append({"server": server, "scenario": "warmup_json", "path": "/json",
+                             "connections": 64, "duration_s": 30, "status": "ok",
+                             "histogram_file": name, "flags": []})
+    write_service(folder, "warmup", SERVERS, measurements=measurements)
+    v = verdict_of(5, [folder])
+    assert v.status == base.SUPPORTED, v.summary()
+    # 8,500 req/s in second 6 is below 90 % of 9,500: the 7th second is the first at 90 %
+    assert "Java reaches 90 % of steady after 7 s, Go after 1 s" in v.parts[0].detail
+    assert load.time_to_steady([1, 5, 10, 10, 10, 10]) == (3, 10)
+    assert load.time_to_steady([]) == (None, None)
+
+
+def test_tool_runs_deploy_build_and_hol(tmp_path):
+    deploy = tmp_path / "20260101T000000Z-deploy-size"
+    deploy.mkdir()
+    part = {"what": "x", "files": 1, "bytes": 1}
+    (deploy / "deploy_size.json").write_text(json.dumps({"kind": "deploy_size", "servers": [
+        {"server": "go_nethttp", "language": "go", "files": 3, "bytes": 9.7e6, "static": False,
+         "parts": [part, part]},
+        {"server": "java_threads", "language": "java", "files": 200, "bytes": 271e6,
+         "parts": [part], "minimal": {"files": 90, "bytes": 49e6, "parts": []}},
+        {"server": "node_http", "language": "javascript", "files": 9, "bytes": 104e6,
+         "parts": [{"what": "JavaScript sources", "files": 2, "bytes": 9000},
+                   {"what": "node_modules", "files": 0, "bytes": 0}]}]}))
+    v = verdict_of(9, [deploy])
+    assert v.status == base.NOT_SUPPORTED            # dynamic Go, 49 MB Java, no node_modules
+    assert "dynamically linked" in v.parts[0].detail
+    build = tmp_path / "20260101T000000Z-build-time"
+    build.mkdir()
+    (build / "build_time.json").write_text(json.dumps({"kind": "build_time", "servers": [
+        {"server": "go_nethttp", "language": "go", "seconds": [2, 2.1, 2.2], "median_s": 2.1},
+        {"server": "event_loop", "language": "cpp", "seconds": [30, 31, 29], "median_s": 30}]}))
+    v = verdict_of(10, [build])
+    assert v.status == base.SUPPORTED and "14.3×" in v.parts[1].detail
+    hol = tmp_path / "20260101T000000Z-hol"
+    hol.mkdir()
+    (hol / "hol.json").write_text(json.dumps({"kind": "hol", "servers": [
+        {"server": "event_loop", "alone": {"p99": 300}, "beside": {"p99": 9000}},
+        {"server": "event_loop+tbb", "alone": {"p99": 300}, "beside": {"p99": 900}},
+        {"server": "node_http", "alone": {"p99": 400}, "beside": {"p99": 500}}]}))
+    v = verdict_of(7, [hol])
+    assert v.parts[-1].status == base.SUPPORTED
+    assert verdict_of(6, [hol]).parts[-1].status == base.NOT_SUPPORTED
+
+
+def test_report_blocks_for_one_run(tmp_path):
+    run = write_service(tmp_path / "20260101T000000Z-c10k", "c10k", SERVERS, aggregates=[
+        agg("go_nethttp", "sleep_c10k", "/sleep?ms=1000", 10000, 7000)])
+    import results as res
+    blocks = claims.report_blocks(res.Run(run))
+    assert blocks[0] == ("h2", "Claims this run speaks to")
+    assert blocks[2][2][0][:3] == ["2", "10,000 connections per core", "supported"]
+
+
+# ---- the published runs: what docs/reference-comparison.md says -----------------------------
+
+@pytest.fixture(scope="module")
+def published():
+    folders = [p for p in PUBLISHED.iterdir() if p.is_dir()] if PUBLISHED.is_dir() else []
+    if not folders:
+        pytest.skip("allowed: no published runs in this checkout")
+    evidence = runs.newest_by_kind(folders)
+    return {v.claim.number: v for v in claim_checks.evaluate_all(evidence)}
+
+
+def test_published_verdicts_match_the_docs(published):
+    # "Goroutine: supported. Thread: not supported as stated."
+    assert published[1].status == base.PARTLY
+    assert [p.status for p in published[1].parts] == [base.SUPPORTED, base.NOT_SUPPORTED]
+    assert published[2].status == base.SUPPORTED                # c10k: "Supported."
+    assert published[3].status == base.SUPPORTED                # "Supported at these loads"
+    assert "low edge" in published[3].parts[0].detail           # "Java at the low edge"
+    # "Go: supported. Java: not supported here."
+    assert [p.status for p in published[4].parts][:2] == [base.SUPPORTED, base.NOT_SUPPORTED]
+    # "Node.js is poor at CPU-bound work": not supported for raw speed; cores not measured
+    assert published[7].parts[0].status == base.NOT_SUPPORTED
+    assert published[7].parts[1].status == base.NOT_MEASURED
+    # the gateway: slowest, not sum holds; not tens of thousands at the default pool
+    assert [p.status for p in published[8].parts] == [base.SUPPORTED, base.NOT_SUPPORTED]
+    assert published[12].status == base.NOT_MEASURABLE
