@@ -2,9 +2,12 @@
 """./lab compare A B: two result folders side by side, server by server, as ratios B/A.
 
 For every (server, scenario, connections) measured in both runs: throughput, p99 latency,
-server CPU per request and peak RSS, each as the ratio of medians B/A. Where the min-max
-ranges over repetitions of A and B overlap, the difference is within the noise and the row
-says "not meaningful". Open-loop levels (results schema 2) are compared in a table of their
+server CPU per request and peak RSS, each as the ratio of medians B/A. Whether a difference is
+real is judged by a Mann-Whitney U test over the repetitions of A and B (as Google Benchmark's
+compare.py does; scripts/uncertainty.py): a ratio whose p-value is not below 0.05 is marked
+"~", not significant. Where the repetitions are not in the file, the min-max ranges decide
+(overlapping ranges: "not meaningful"). When both runs carry a machine fingerprint
+(context.fingerprint), its figures are compared too, as ratios B/A beside the results. Open-loop levels (results schema 2) are compared in a table of their
 own by (server, scenario, offered rate), and capacity at the SLO by (server, scenario).
 Micro-benchmark folders (micro.json) are compared the same way per primitive and
 measurement. Prints a table and writes it as compare.md. Which metrics, their column names
@@ -15,8 +18,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import machine         # noqa: E402
 import metrics         # noqa: E402
 import results as res  # noqa: E402
+import uncertainty     # noqa: E402
 
 
 def ratio(a, b):
@@ -43,12 +48,19 @@ def compare_levels(sa, sb, load="closed"):
     level_name = "rate" if load == "open" else "connections"
     rows = []
     order = {scen: i for i, scen in enumerate(res.scenarios(sa))}
+    reps_a = {m.short: uncertainty.repetition_values(sa, m) for m in shown}
+    reps_b = {m.short: uncertainty.repetition_values(sb, m) for m in shown}
     for key in sorted(set(ia) & set(ib), key=lambda k: (order.get(k[1], 99), k[1], k[0], k[2])):
         row = {"server": key[0], "scenario": key[1], level_name: key[2], "metrics": {}}
+        identity = (key[0], key[1], load, key[2])
         for metric in shown:
             a, b = metric.stat(ia[key]), metric.stat(ib[key])
+            va = uncertainty.values_behind(a and a[0], reps_a[metric.short].get(identity))
+            vb = uncertainty.values_behind(b and b[0], reps_b[metric.short].get(identity))
+            test = uncertainty.mann_whitney(va, vb) if va and vb else None
             row["metrics"][metric.short] = {"a": a, "b": b, "ratio": ratio(a, b),
-                                            "overlap": overlaps(a, b)}
+                                            "overlap": overlaps(a, b), "test": test,
+                                            "n": (len(va), len(vb)) if test else None}
         row["client_bound"] = res.is_client_bound(ia[key]) or res.is_client_bound(ib[key])
         row["overloaded"] = [run for run, agg in (("A", ia[key]), ("B", ib[key]))
                              if res.is_overloaded(agg)]
@@ -97,10 +109,16 @@ def compare_micro(ma, mb):
     return rows, sorted(set(ia) - set(ib)), sorted(set(ib) - set(ia))
 
 
+def not_meaningful(cell):
+    """The U test over repetitions where there is one (p ≥ 0.05), else the ranges overlap."""
+    test = cell.get("test")
+    return not uncertainty.significant(test) if test else cell["overlap"]
+
+
 def fmt_ratio(cell):
     if cell["ratio"] is None:
         return "–"
-    return f"{cell['ratio']:.2f}" + ("~" if cell["overlap"] else "")
+    return f"{cell['ratio']:.2f}" + ("~" if not_meaningful(cell) else "")
 
 
 def service_table(rows, load="closed"):
@@ -114,8 +132,14 @@ def service_table(rows, load="closed"):
     table = []
     for r in rows:
         m = r["metrics"]
-        noisy = [metric.short for metric in shown if m[metric.short]["overlap"]]
+        tested = [metric.short for metric in shown if m[metric.short].get("test")]
+        not_sig = [s for s in tested if not_meaningful(m[s])]
+        noisy = [metric.short for metric in shown
+                 if not m[metric.short].get("test") and m[metric.short]["overlap"]]
         notes = []
+        if not_sig:
+            p = ", ".join(f"{s} p={m[s]['test']['p']:.2g}" for s in not_sig)
+            notes.append(f"not significant (U test): {p}")
         if noisy:
             notes.append(f"not meaningful (ranges overlap): {', '.join(noisy)}")
         if r["client_bound"]:
@@ -177,13 +201,24 @@ def directions(shown):
 
 
 LEGEND = ("Ratios are B/A of medians over repetitions. " + directions(metrics.COMPARE_CLOSED) +
-          " '~' marks a ratio whose min–max ranges in A and B overlap: that difference is not "
-          "meaningful.")
+          f" '~' marks a ratio that is not significant: a Mann-Whitney U test over the "
+          f"repetitions of A and B gives p ≥ {uncertainty.ALPHA:g} (with 3 and 3 repetitions p "
+          f"is never below 0.10), or, where the file lacks the repetitions, their min–max "
+          f"ranges overlap.")
 OPEN_LEGEND = ("Open loop: rows are matched by offered rate, never by connections; req/s is "
                "the achieved rate. An overloaded row (achieved < "
                f"{metrics.OVERLOADED_FRACTION:.0%} of offered) measured a growing backlog: "
                "compare its latency with care. Capacity is the highest offered rate whose p99 "
                "met the SLO; '≥' marks a run where every rate tried met it.")
+
+
+def power_notes(sa, sb):
+    """A line when the repetitions of the two runs are too few for any U test to be
+    significant."""
+    na = (sa.get("suite") or {}).get("repetitions")
+    nb = (sb.get("suite") or {}).get("repetitions")
+    note = uncertainty.power_note(na, nb) if na and nb else None
+    return [f"Note: {note}."] if note else []
 
 
 def build(folder_a, folder_b):
@@ -227,6 +262,13 @@ def build(folder_a, folder_b):
             f"B: {folder_b}  ({res.context_subtitle(rb.context)})"]
     legend = LEGEND + (" " + OPEN_LEGEND if has_open else "")
     text, md = list(head), ["# Comparison B/A", ""] + [f"- {h}" for h in head] + ["", legend, ""]
+    fp_lines = machine.fingerprint_lines(ra.context, rb.context)
+    text += [""] + fp_lines
+    md += [f"## Machines (fingerprint B/A)", ""] + [f"- {l}" for l in fp_lines] + [""]
+    if ra.service and rb.service:
+        notes = power_notes(ra.service, rb.service)
+        text += notes
+        md += [f"- {n}" for n in notes] + ([""] if notes else [])
     for title, headers, table, missing in sections:
         text += ["", title, text_table(headers, table)] + missing
         md += [f"## {title}", "", md_table(headers, table), ""] + [f"- {m}" for m in missing] + [""]

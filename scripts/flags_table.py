@@ -15,6 +15,7 @@ MARKS = {
     "errors": "E",
     "server_died": "D",
     "downstream_bound": "B",
+    "noisy_machine": "M",
 }
 
 

@@ -24,6 +24,10 @@ OVERLOADED_FRACTION = 0.95   # open loop: achieved below this fraction of offere
 CLIENT_CPU_LIMIT = 0.90      # closed loop: wrk's CPUs at least this busy: client-bound
 SEND_LAG_LIMIT_MS = 1.0      # open loop: generator's send lag p99 above this: client-bound
 DOWNSTREAM_CPU_LIMIT = 0.90  # gateway scenarios: the downstream's CPUs this busy: downstream-bound
+# A measurement during which the hypervisor stole more than this share of the machine's CPU
+# time, or other processes used more than that one (harness/runner/noise.h sets the flag).
+NOISY_STEAL = 0.02
+NOISY_FOREIGN = 0.05
 
 
 def wants_log_axis(values):
@@ -202,4 +206,9 @@ FLAGS = {f.name: f for f in [
          f"the server and says more about the downstream than about it",
          chart_note=f"red outline = downstream-bound (downstream CPU ≥ "
                     f"{DOWNSTREAM_CPU_LIMIT:.0%}: a floor for the server)"),
+    Flag("noisy_machine", "Noisy machine",
+         f"during the measurement the hypervisor stole more than {NOISY_STEAL:.0%} of the "
+         f"machine's CPU time or other processes used more than {NOISY_FOREIGN:.0%} of it "
+         f"(/proc/stat minus the server, the load generator, the downstream and the harness): "
+         f"the number is from a busy machine, not a property of the server"),
 ]}

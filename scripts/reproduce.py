@@ -10,6 +10,13 @@ and level, flagging those beyond the tolerance. A level is a connection count (c
 scenario), an offered rate (open loop: the x axis is then the offered rate, never
 connections; a sweep given as fractions of each server's probe is matched by fraction), or
 the scenario's SLO (metric "capacity": capacity at the SLO per server).
+
+Beside the ratios it prints the machine fingerprint ratios of the two runs and names, for each
+point beyond tolerance, what plausibly explains it — the new measurement's noise (steal, other
+processes), GC pauses, page faults, a client-bound point, or the fingerprint figure that moved
+with it — or "unexplained" (scripts/machine.py). A ranking reversal is reported only when a
+Mann-Whitney U test over the repetitions says both orders are significant (p < 0.05 in each
+run); reversals of the min–max bands that are not significant are listed as such.
 """
 import argparse
 import json
@@ -22,10 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import charts                      # noqa: E402
+import machine                     # noqa: E402
 import metrics                     # noqa: E402
 import open_charts                 # noqa: E402
 import results as res              # noqa: E402
 import style                       # noqa: E402
+import uncertainty                 # noqa: E402
 
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
@@ -200,6 +209,82 @@ def ratio_rows(published, new, tolerance):
     return rows
 
 
+def point_measurements(service, entry, kind):
+    """(server, level) -> the finished measurements behind each point (levels as points()
+    keys them); empty for capacity."""
+    if kind == "capacity":
+        return {}
+    load = "closed" if kind == "connections" else "open"
+    probes = {c["server"]: c.get("probe_rps") for c in service.get("capacity") or []
+              if c.get("scenario") == entry["scenario"]}
+    out = {}
+    for m in service.get("measurements") or []:
+        if m.get("status", "ok") != "ok" or m.get("search_step") or \
+                m.get("server") not in entry["servers"]:
+            continue
+        res.normalise_level(m)
+        if res.scenario_key(m) != entry["scenario"] or res.load_of(m) != load:
+            continue
+        level = res.level(m)
+        if kind == "fraction":
+            if not probes.get(m["server"]) or not level:
+                continue
+            level = round(level / probes[m["server"]], 2)
+        out.setdefault((m["server"], level), []).append(m)
+    return out
+
+
+def repetitions(points_, measured, metric):
+    """(server, level) -> the metric's value per repetition, where they are the ones behind
+    the point's median (uncertainty.values_behind)."""
+    out = {}
+    for key, p in points_.items():
+        values = [metric.from_measurement(m) for m in measured.get(key, [])]
+        values = uncertainty.values_behind(p[0], [v for v in values if v is not None])
+        if values:
+            out[key] = values
+    return out
+
+
+def significant_order(reps, a, b, level):
+    """True/False: whether the U test separates a and b at this level; None without data."""
+    va, vb = reps.get((a, level)), reps.get((b, level))
+    if not va or not vb:
+        return None
+    return uncertainty.significant(uncertainty.mann_whitney(va, vb))
+
+
+def split_by_significance(changed, reps_pub, reps_new):
+    """({level: pairs} significant in both runs or untestable, {level: pairs} not significant)
+    of ranking_changes' pairs. Untestable (repetitions not in the files) keeps the band rule."""
+    kept, weak = {}, {}
+    for level, pairs in changed.items():
+        for a, b in pairs:
+            tests = [significant_order(r, a, b, level) for r in (reps_pub, reps_new)]
+            target = weak if False in tests else kept
+            target.setdefault(level, []).append((a, b))
+    return kept, weak
+
+
+def explanations(rows, entry, metric, kind, pub_service, new_service):
+    """{(server, level): cause} for every row beyond tolerance (machine.explain)."""
+    pub_m = point_measurements(pub_service, entry, kind)
+    new_m = point_measurements(new_service, entry, kind)
+    ratios = machine.figure_ratios(pub_service.get("context"), new_service.get("context"))
+    info = res.server_info(new_service)
+    out = {}
+    for r in rows:
+        if r["ratio"] is None or not r["flag"] or not r["ratio"]:
+            continue
+        key = (r["server"], r["level"])
+        slow = 1 / r["ratio"] if metric.better == "higher" else r["ratio"]
+        language = (info.get(r["server"]) or {}).get("language", "cpp")
+        out[key] = machine.explain(slow, language, r["client_bound"],
+                                   machine.noise_of(pub_m.get(key, [])),
+                                   machine.noise_of(new_m.get(key, [])), ratios)
+    return out
+
+
 def ranking_changes(published, new):
     """{level: [(a, b), ...]}: pairs of servers whose order is reversed between the runs, in
     a way both runs can tell apart: a was clearly below b in the published run (min-max bands
@@ -308,7 +393,8 @@ def plot_capacity_overlay(name, entry, metric, pub, new, info, fig, ax, folder):
     return charts.save(fig, folder, f"reproduce_{name}", rect=(0, 0, 1, 0.9))
 
 
-def ratio_markdown(name, entry, rows, tolerance, changed, pub_folder, new_folder, kind):
+def ratio_markdown(name, entry, rows, tolerance, changed, pub_folder, new_folder, kind,
+                   weak=None, causes=None, fingerprint_lines=()):
     metric = metrics.REPRODUCIBLE[entry["metric"]]
     flagged = [r for r in rows if r["ratio"] is not None and r["flag"]]
     missing = [r for r in rows if r["new"] is None]
@@ -323,17 +409,26 @@ def ratio_markdown(name, entry, rows, tolerance, changed, pub_folder, new_folder
                     f"{level_text(kind, level)} "
                     f"({', '.join(f'{a} now higher than {b}' for a, b in pairs)})"
                     for level, pairs in changed.items()) if changed
-                else "no pair of servers changed places beyond their min–max spread"),
+                else "no pair of servers changed places significantly"),
              f"- {len(flagged)} of {len(rows)} points beyond tolerance"
              + (f"; {len(missing)} not measured in the new run" if missing else "")]
+    if weak:
+        lines.append("- not significant (U test over repetitions, p ≥ "
+                     f"{uncertainty.ALPHA:g} in a run), so not reported as reversals: " +
+                     "; ".join(f"{level_text(kind, level)} "
+                               f"({', '.join(f'{a} above {b}' for a, b in pairs)})"
+                               for level, pairs in weak.items()))
+    lines += [f"- {l}" if not l.startswith("  ") else f"  - {l.strip()}"
+              for l in fingerprint_lines]
     if kind == "fraction":
         lines.append("- levels are fractions of each server's closed-loop probe in its own "
                      "run: the offered rates differ between the runs, the fractions match")
     if any("overloaded" in r["marks"] for r in rows):
         lines.append(f"- overloaded: {metrics.FLAGS['overloaded'].explain('open')}")
+    causes = causes or {}
     lines += ["", f"| server | {LEVEL_HEADER[kind]} | published {metric.unit} | "
-                  f"new {metric.unit} | new/published | flag |",
-              "|---|---|---|---|---|---|"]
+                  f"new {metric.unit} | new/published | flag | plausible cause |",
+              "|---|---|---|---|---|---|---|"]
     for r in rows:
         notes = [r["flag"]] + (["client-bound"] if r["client_bound"] else []) + \
             [{"all_passed": "≥ (every rate tried met the SLO)",
@@ -345,7 +440,8 @@ def ratio_markdown(name, entry, rows, tolerance, changed, pub_folder, new_folder
                      f"{res.fmt_num(metric.shown(r['published']))} | "
                      f"{res.fmt_num(metric.shown(r['new']))} | "
                      f"{'–' if r['ratio'] is None else format(r['ratio'], '.2f')} | "
-                     f"{'; '.join(n for n in notes if n)} |")
+                     f"{'; '.join(n for n in notes if n)} | "
+                     f"{causes.get((r['server'], r['level']), '')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -370,10 +466,16 @@ def reproduce(name, entry, pub_root, new_folder, tolerance=None):
         raise res.ResultsError(f"the published run {pub_run.folder} has no {metric.name} for "
                                f"scenario {entry['scenario']!r} and servers {entry['servers']}")
     rows = ratio_rows(pub, new, tolerance)
-    changed = ranking_changes(pub, new)
+    reps_pub = repetitions(pub, point_measurements(pub_run.service, entry, kind), metric)
+    reps_new = repetitions(new, point_measurements(new_run.service, entry, kind), metric)
+    changed, weak = split_by_significance(ranking_changes(pub, new), reps_pub, reps_new)
+    causes = explanations(rows, entry, metric, kind, pub_run.service, new_run.service)
+    for r in rows:
+        r["cause"] = causes.get((r["server"], r["level"]))
     paths = plot_overlay(name, entry, pub_run.service, new_run.service, new_run.folder, kind)
     md = ratio_markdown(name, entry, rows, tolerance, changed, pub_run.folder, new_run.folder,
-                        kind)
+                        kind, weak, causes,
+                        machine.fingerprint_lines(pub_run.context, new_run.context))
     md_path = new_run.folder / f"reproduce_{name}.md"
     md_path.write_text(md, encoding="utf-8")
     return rows, paths + [md_path], md
