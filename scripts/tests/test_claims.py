@@ -241,3 +241,30 @@ def test_published_verdicts_match_the_docs(published):
     # the gateway: slowest, not sum holds; not tens of thousands at the default pool
     assert [p.status for p in published[8].parts] == [base.SUPPORTED, base.NOT_SUPPORTED]
     assert published[12].status == base.NOT_MEASURABLE
+
+
+# ---- the workshop ------------------------------------------------------------------------
+
+def test_each_exercise_page_shows_its_command():
+    import workshop
+    pages = sorted((Path(__file__).resolve().parents[2] / "docs" / "workshop").glob("0*.md"))
+    commands = workshop.exercise_commands()
+    assert len(pages) == len(commands) >= 6
+    for page, (n, _, command) in zip(pages, commands):
+        assert page.name.startswith(f"{n:02d}-")
+        assert command in page.read_text(), (page.name, command)
+        text = page.read_text()
+        for heading in ("**Question.**", "**Prediction", "**Command**", "**Chart.**",
+                        "**What the published run shows", "**Explanation.**",
+                        "**Going further.**"):
+            assert heading in text, (page.name, heading)
+
+
+def test_exercise_commands_take_a_duration_and_run_directly(tmp_path):
+    import workshop
+    for n, _, command in workshop.exercise_commands(1):
+        argv = workshop.direct_argv(command, tmp_path)
+        assert "--out" in argv
+        if n != 1:                      # the micro-benchmarks' --quick is their short form
+            assert "--duration 1" in command
+    assert workshop.main(["hol", "--duration", "0"]) == 2
