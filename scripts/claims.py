@@ -81,12 +81,16 @@ def markdown(verdicts, evidence):
     return "\n".join(lines)
 
 
-def context_for(evidence):
-    """A context for chart subtitles: the newest service run's, else a minimal one."""
-    for run in sorted(evidence.values(), key=lambda r: r.folder.name, reverse=True):
+def context_for(evidence, verdict):
+    """A context for a claim chart's subtitle: that of the first run the verdict read (its
+    machine and date), else the newest run's, else a minimal one."""
+    by_name = {r.folder.name: r for r in evidence.values()}
+    ordered = [by_name[n] for n in verdict.runs if n in by_name] + \
+        sorted(evidence.values(), key=lambda r: r.folder.name, reverse=True)
+    for run in ordered:
         ctx = getattr(run, "context", None)
-        if ctx and ctx.get("cores"):
-            return dict(ctx, suite="claims")
+        if ctx and (ctx.get("cores") or ctx.get("date")):
+            return dict(ctx, suite=f"claims, from {run.folder.name}")
     return {"suite": "claims"}
 
 
@@ -96,7 +100,8 @@ def evaluate(evidence, out=None):
     for v in verdicts:
         v.charts = []
         if out and v.chart and v.status != base.NOT_MEASURED:
-            v.charts = [p for p in v.chart(out, context_for(evidence)) if str(p).endswith(".png")]
+            v.charts = [p for p in v.chart(out, context_for(evidence, v))
+                        if str(p).endswith(".png")]
     return verdicts
 
 

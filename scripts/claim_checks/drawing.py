@@ -16,16 +16,17 @@ def bar_chart(folder, name, title, context, rows, ylabel, log=False, lines=(), b
     labels = [r[0] for r in rows]
     for i, (label, model, median, low, high) in enumerate(rows):
         st = style.primitive_style(model) if primitive else style.model_style(model)
-        ax.bar(i, median, color=st["color"], edgecolor="#333", linewidth=0.5)
+        ax.bar(i, median, color=st["color"], edgecolor="#333", linewidth=0.5, zorder=3)
         if low is not None and high is not None and high > low:
             ax.errorbar(i, median, yerr=[[median - low], [high - median]], color="#222",
-                        capsize=3, linewidth=1)
+                        capsize=3, linewidth=1, zorder=4)
     palette = ["#999999", "#CC3311", "#0077BB"]
     for k, (y, text) in enumerate(lines):
         ax.axhline(y, color=palette[k % len(palette)], linestyle="--", linewidth=1.2,
                    label=text)
     for k, (low, high, text) in enumerate(bands):
-        ax.axhspan(low, high, color=palette[(k + 1) % len(palette)], alpha=0.12, label=text)
+        ax.axhspan(low, high, color=palette[(k + 1) % len(palette)], alpha=0.12, label=text,
+                   zorder=0)
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, rotation=35, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)

@@ -291,7 +291,23 @@ def p99_claim(claim, evidence):
     v.parts.append(hol_part(labels[3], evidence, "node_http"))
     if "hol" in evidence:
         v.runs.append(base.run_name(evidence["hol"]))
+    v.chart = lambda folder, ctx: _p99_chart(svc, info, slo, folder, ctx)
     return v
+
+
+def _p99_chart(svc, info, slo, folder, context):
+    from claim_checks import drawing
+    scen = "plaintext_latency"
+    rows = []
+    for server in info:
+        agg = _p99_at(svc, server, scen, 0.5)
+        t = agg and metrics.P99.stat(agg)
+        if t:
+            rows.append((server, info[server].get("model"), *(metrics.P99.shown(x) for x in t)))
+    rows.sort(key=lambda r: r[2])
+    return drawing.bar_chart(folder, "claim06_p99", "Claim 6: p99 at 50 % of each server's "
+                             f"capacity, {scen} (open loop)", context, rows, "p99, ms (log)",
+                             log=True, lines=[(slo.get(scen), "SLO")] if slo.get(scen) else [])
 
 
 # ---- 7: CPU-bound work on one and two cores -----------------------------------------------
@@ -373,6 +389,8 @@ def cpu_claim(claim, evidence):
         for label in labels[1:3]:
             v.parts.append(not_measured(label, missing))
         v.parts.append(hol)
+        if quick:
+            v.chart = lambda folder, ctx: _compute_cpu_chart(quick, folder, ctx)
         return v
     v.runs += [base.run_name(one), base.run_name(two)]
     a1, a2 = _compute_aggs(one), _compute_aggs(two)
@@ -407,6 +425,19 @@ def cpu_claim(claim, evidence):
     v.chart = lambda folder, ctx: _speedup_chart(speedups, res.server_info(two.service),
                                                  folder, ctx)
     return v
+
+
+def _compute_cpu_chart(run, folder, context):
+    from claim_checks import drawing
+    info = res.server_info(run.service)
+    rows = []
+    for s, agg in _compute_aggs(run).items():
+        t = metrics.CPU.stat(agg)
+        if t:
+            rows.append((s, info.get(s, {}).get("model"), *t))
+    rows.sort(key=lambda r: r[2])
+    return drawing.bar_chart(folder, "claim07_compute_cpu", "Claim 7: server CPU per /compute "
+                             "request (one core)", context, rows, "CPU per request, µs")
 
 
 def _speedup_chart(speedups, info, folder, context):
@@ -493,8 +524,8 @@ def gateway_claim(claim, evidence):
 
 def _gateway_chart(par, info, folder, context):
     from claim_checks import drawing
-    rows = sorted(((s, info.get(s, {}).get("model"), r["p50"], r["p50"], r["p50"])
-                   for s, r in par.items()), key=lambda r: r[2])
+    rows = sorted(((s if r["p50"] else f"{s} (no answer)", info.get(s, {}).get("model"),
+                    r["p50"], r["p50"], r["p50"]) for s, r in par.items()), key=lambda r: r[2])
     fanout = next(iter(par.values()))["fanout"] if par else "?"
     return drawing.bar_chart(folder, "claim08_gateway", f"Claim 8: fan-out {fanout} in parallel, "
                             "p50 latency ÷ downstream delay", context, rows,

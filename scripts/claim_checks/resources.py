@@ -172,7 +172,7 @@ def _memory_chart(svc, peaks, info, folder, context):
     from claim_checks import drawing
     rows = [(s, info.get(s, {}).get("model"), mb, mb, mb) for s, (mb, _) in
             sorted(peaks.items(), key=lambda kv: kv[1][0])]
-    bands = [(lo, hi, LANGUAGES[lang]) for lang, (lo, hi) in BANDS_MB.items()]
+    bands = [(lo, hi, f"claim: {LANGUAGES[lang]} {lo}–{hi} MB") for lang, (lo, hi) in BANDS_MB.items()]
     return drawing.bar_chart(folder, "claim03_memory", "Claim 3: peak memory per service "
                             f"(suite {svc['context'].get('suite')})", context, rows,
                             "peak RSS, MB (log)", log=True, bands=bands)
