@@ -157,7 +157,9 @@ std::optional<unavailability> why_unavailable(const server_spec& spec, const pla
   // Allowed only where the machine may genuinely lack it, as its server.json says; everything
   // ./lab installs must run.
   const bool declared = !spec.not_built_hint.empty() && reason->rfind("not built", 0) == 0;
-  return unavailability{*reason, declared || !require_all()};
+  // A kernel that forbids io_uring (sysctl, seccomp) is the machine's choice, not a fault.
+  const bool kernel = reason->rfind("io_uring not available", 0) == 0;
+  return unavailability{*reason, declared || kernel || !require_all()};
 }
 
 // Drops "--flag {placeholder}" from a start command, to test the server's own default.
