@@ -378,6 +378,8 @@ def build_blocks(run, drawn, published):
     if run.service:
         blocks += findings_blocks(run, drawn)
         shown = {b[1] for b in blocks if b[0] == "image"}
+    blocks += claims.report_blocks(run)     # the claims this run speaks to (./lab claims)
+    if run.service:
         blocks += warnings_blocks(run.service)
     blocks.append(("h2", "Context"))
     blocks.append(("table", ["", ""], [list(r) for r in context_rows(run.context)]))
@@ -414,7 +416,6 @@ def build_blocks(run, drawn, published):
                                  "notes"], micro_rows(run.micro, published)))
         if "micro" in drawn:
             blocks.append(("image", "micro", drawn["micro"][0]))
-    blocks += claims.report_blocks(run)     # the claims this run speaks to (./lab claims)
     # A chart shown at the top is referred to below, not embedded twice.
     return [("ref", b[1]) if b[0] == "image" and b[1] in shown and i > first_detail(blocks)
             else b for i, b in enumerate(blocks)]

@@ -4,6 +4,7 @@
 // shows equals the one in the fixture's results.json.
 //
 //   node browser_test.js                 the test (ctest: explore_browser, label browser)
+//   node browser_test.js --check PAGE.html   every run, scenario and metric of a page draws
 //   node browser_test.js --screenshot OUT.png PAGE.html#fragment   a picture for the README
 "use strict";
 const assert = require("node:assert/strict");
@@ -82,7 +83,7 @@ async function checkValues(page, results, scenario, metric, label) {
 }
 
 async function select(page, id, value) {
-  await page.selectOption(`#${id}`, value);
+  await page.selectOption(`#${id}`, value, { timeout: 5000 });
   await page.waitForSelector('body[data-ready="1"]');
 }
 
@@ -151,6 +152,14 @@ async function test() {
     await page.waitForSelector('body[data-ready="1"]');
     assert.ok((await tableRows(page)).some(r => r.server === "go_nethttp"), "go not back");
 
+    // every server off: a message, not an empty (or hanging) chart; then all back
+    const names = await page.$$eval("#servers label:not(.off)", ls => ls.map(l => l.dataset.server));
+    for (const n of names) await page.click(`#servers label[data-server="${n}"] input`);
+    assert.match(await page.textContent("#charts"), /No server selected/);
+    await page.click('#groups button[data-group="all"]');
+    assert.equal(await page.evaluate(() => window.labExplorer.plots().length), 1);
+    await page.click('#servers label[data-server="thread_pool"] input');   // off again
+
     // 6. a second run beside the first: its values and the ratios
     await select(page, "metric", "requests_per_s");
     await select(page, "run-b", "open_loop_run");
@@ -197,6 +206,35 @@ async function test() {
   console.log(`explore_browser: ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
+// Every run × scenario × metric of a page draws without an error and fills its table.
+async function checkAll(file) {
+  const browser = await launch();
+  let views = 0;
+  try {
+    const { page, errors } = await openPage(browser, "file://" + path.resolve(file));
+    const runs = await page.evaluate(() => window.labExplorer.data.runs.map(
+      r => ({ id: r.id, scenarios: r.scenarios.map(s => ({ key: s.key, metrics: Object.keys(s.views) })) })));
+    for (const run of runs) {
+      await select(page, "run-a", run.id);
+      for (const scen of run.scenarios) {
+        await select(page, "scenario", scen.key);
+        for (const metric of scen.metrics) {
+          await select(page, "metric", metric);
+          const rows = await tableRows(page);
+          const drawn = await page.evaluate(() => window.labExplorer.plots().length);
+          assert.ok(rows.length > 0 && drawn === 1, `${run.id} / ${scen.key} / ${metric}: ` +
+                    `${rows.length} rows, ${drawn} charts`);
+          views++;
+        }
+      }
+    }
+    assert.deepEqual(errors, [], "errors in the page");
+  } finally {
+    await browser.close();
+  }
+  console.log(`explore: ${views} views drawn without an error`);
+}
+
 async function screenshot(out, url) {
   const browser = await launch();
   try {
@@ -211,7 +249,8 @@ async function screenshot(out, url) {
 }
 
 const args = process.argv.slice(2);
-(args[0] === "--screenshot" ? screenshot(args[1], args[2]) : test()).catch(e => {
+(args[0] === "--screenshot" ? screenshot(args[1], args[2])
+  : args[0] === "--check" ? checkAll(args[1]) : test()).catch(e => {
   console.error(e.stack || String(e));
   process.exit(1);
 });
