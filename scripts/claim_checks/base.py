@@ -13,7 +13,6 @@ Evidence is what the user's runs hold, by kind (see runs.py). Nothing here draws
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
-import metrics
 import results as res
 
 SUPPORTED = "supported"
@@ -143,6 +142,17 @@ def stat_figure(label, record, metric, run_name, extra_flags=()):
         return Figure(label, None, metric.unit, flags=flags, run=run_name)
     return Figure(label, metric.shown(t[0]), metric.unit, metric.shown(t[1]),
                   metric.shown(t[2]), flags, run_name)
+
+
+def articles(number):
+    """The source of claims 1-7 and 9-12: the articles issue 13 quotes."""
+    return f"Go vs Java vs Node.js backend articles (issue 13, claim {number})"
+
+
+def none_measured(verdict, labels, command, detail=""):
+    """The verdict with every part not measured yet (by `command`)."""
+    verdict.parts = [not_measured(label, command, detail) for label in labels]
+    return verdict
 
 
 def not_measured(name, command, detail=""):

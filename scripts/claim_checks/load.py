@@ -153,15 +153,13 @@ def warmup_claim(claim, evidence):
               "Node.js is moderate (below 90 % of Go's)")
     run = evidence.get("warmup")
     if not run or not run.service:
-        v.parts = [not_measured(label, WARMUP_CMD) for label in labels]
-        return v
+        return base.none_measured(v, labels, WARMUP_CMD)
     name = base.run_name(run)
     v.runs.append(name)
     curves = warmup_curves(run)
     if not curves:
-        v.parts = [not_measured(label, WARMUP_CMD, "the warm-up run holds no per-second counts "
-                                "(lab_load before responses_per_second)") for label in labels]
-        return v
+        return base.none_measured(v, labels, WARMUP_CMD, "the warm-up run holds no per-second "
+                                  "counts (lab_load before responses_per_second)")
     info = res.server_info(run.service)
 
     def lang_of(server):
@@ -177,9 +175,7 @@ def warmup_claim(claim, evidence):
     node = [s for s in curves if s == "node_http"] or \
         [s for s in curves if lang_of(s) == "javascript"]
     if not go or not java:
-        v.parts = [not_measured(label, WARMUP_CMD, "the run lacks a Go or a Java server")
-                   for label in labels]
-        return v
+        return base.none_measured(v, labels, WARMUP_CMD, "the run lacks a Go or a Java server")
     go_t90 = max(curves[s]["t90"] or 99 for s in go)
     go_steady = max(curves[s]["steady"] for s in go)
     java_t90 = [curves[s]["t90"] or 99 for s in java]
@@ -372,7 +368,8 @@ def cpu_claim(claim, evidence):
             ratio = cpu[node[0]] / min(fast)
             figs = [base.stat_figure(f"{s} CPU per /compute request", aggs[s], metrics.CPU, name)
                     for s in sorted(cpu, key=cpu.get)]
-            for f in figs:   # CPU per request is per served request: client-bound does not weaken it
+            # CPU per request is per served request: client-bound does not weaken it
+            for f in figs:
                 f.flags = [x for x in f.flags if x != "client_bound"]
             v.parts.append(judged(labels[0], ratio > 1.5,
                                   f"Node.js needs {ratio:.2f}× the CPU of the fastest C++/Go "
@@ -460,8 +457,7 @@ def gateway_claim(claim, evidence):
               "a server handles tens of thousands of gateway requests concurrently")
     run = evidence.get("gateway")
     if not run or not run.service:
-        v.parts = [not_measured(label, GATEWAY_CMD) for label in labels]
-        return v
+        return base.none_measured(v, labels, GATEWAY_CMD)
     svc, name = run.service, base.run_name(run)
     v.runs.append(name)
     info = res.server_info(svc)
@@ -535,19 +531,19 @@ def _gateway_chart(par, info, folder, context):
 
 CLAIMS = [
     base.Claim(2, "10,000 connections per core", "Go handles 10,000+ concurrent connections "
-               "per core.", "Go vs Java vs Node.js backend articles (issue 13, claim 2)",
+               "per core.", base.articles(2),
                c10k_claim),
     base.Claim(5, "Throughput and warm-up",
                "Throughput: Go high (compiled, multi-core), Java high \"after JIT warm-up\", "
                "Node.js moderate (single-threaded event loop).",
-               "Go vs Java vs Node.js backend articles (issue 13, claim 5)", warmup_claim),
+               base.articles(5), warmup_claim),
     base.Claim(6, "P99 latency", "P99 latency: Go low and predictable, Java variable (GC "
                "pauses), Node.js low for I/O but high for CPU work.",
-               "Go vs Java vs Node.js backend articles (issue 13, claim 6)", p99_claim),
+               base.articles(6), p99_claim),
     base.Claim(7, "CPU-bound work and cores",
                "Node.js is limited to one CPU core per process without clustering; Go gives "
                "\"true multi-core parallelism\"; Node.js is poor at CPU-bound work.",
-               "Go vs Java vs Node.js backend articles (issue 13, claim 7)", cpu_claim),
+               base.articles(7), cpu_claim),
     base.Claim(8, "API gateway fan-out",
                "The API-gateway request \"completes in the time of the slowest operation, not "
                "the sum\", and a server handles \"tens of thousands\" of them concurrently.",

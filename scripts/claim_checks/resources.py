@@ -172,7 +172,8 @@ def _memory_chart(svc, peaks, info, folder, context):
     from claim_checks import drawing
     rows = [(s, info.get(s, {}).get("model"), mb, mb, mb) for s, (mb, _) in
             sorted(peaks.items(), key=lambda kv: kv[1][0])]
-    bands = [(lo, hi, f"claim: {LANGUAGES[lang]} {lo}–{hi} MB") for lang, (lo, hi) in BANDS_MB.items()]
+    bands = [(lo, hi, f"claim: {LANGUAGES[lang]} {lo}–{hi} MB")
+             for lang, (lo, hi) in BANDS_MB.items()]
     return drawing.bar_chart(folder, "claim03_memory", "Claim 3: peak memory per service "
                             f"(suite {svc['context'].get('suite')})", context, rows,
                             "peak RSS, MB (log)", log=True, bands=bands)
@@ -208,7 +209,8 @@ def startup_claim(claim, evidence):
         values = [f.value for f in figs]
         holds = all(rule(x) for x in values)
         v.parts.append(judged(label, holds, f"{min(values):.0f}–{max(values):.0f} ms "
-                              f"(median of {svc['startup'][0].get('runs') or 'the'} cold starts)", figs))
+                              f"(median of {svc['startup'][0].get('runs') or 'the'} cold "
+                              f"starts)", figs))
     v.chart = lambda folder, ctx: _startup_chart(svc, records, info, folder, ctx)
     return v
 
@@ -233,8 +235,7 @@ def cost_claim(claim, evidence):
     run = service_run(evidence)
     labels = ("Go needs 3–5× less compute than Java", "Go costs 40 % less than Java")
     if not run:
-        v.parts = [not_measured(label, QUICK_CMD) for label in labels]
-        return v
+        return base.none_measured(v, labels, QUICK_CMD)
     svc, name = run.service, base.run_name(run)
     v.runs.append(name)
     info = res.server_info(svc)
@@ -261,9 +262,8 @@ def cost_claim(claim, evidence):
                     figs.append(base.stat_figure(f"{j} CPU/request ({where})", agg_j,
                                                  metrics.CPU, name))
     if not ratios:
-        v.parts = [not_measured(label, QUICK_CMD, "the run has no Go and Java server side by "
-                                "side") for label in labels]
-        return v
+        return base.none_measured(v, labels, QUICK_CMD,
+                                  "the run has no Go and Java server side by side")
     # Client-bound points do not weaken CPU per request (it is per served request), only
     # noisy ones do; keep the flags visible but judge on noise only.
     for f in figs:
@@ -294,16 +294,16 @@ CLAIMS = [
     base.Claim(1, "Goroutine vs thread stack",
                "A goroutine starts with about 2 KB of stack; an OS thread takes 1 MB (another "
                "article says 2 MB) or more.",
-               "Go vs Java vs Node.js backend articles (issue 13, claim 1)", stack_claim),
+               base.articles(1), stack_claim),
     base.Claim(3, "Memory per service",
                "Memory per service: Go 10–50 MB, Java 200–500 MB, Node.js 50–150 MB; \"50% "
                "less memory\".",
-               "Go vs Java vs Node.js backend articles (issue 13, claim 3)", memory_claim),
+               base.articles(3), memory_claim),
     base.Claim(4, "Startup",
                "Startup: Go milliseconds, Java seconds (JVM warm-up), Node.js sub-second.",
-               "Go vs Java vs Node.js backend articles (issue 13, claim 4)", startup_claim),
+               base.articles(4), startup_claim),
     base.Claim(11, "Cost",
                "Cost: \"3x to 5x\" lower compute spend and \"40% server cost reduction\" Go "
                "vs Java.",
-               "Go vs Java vs Node.js backend articles (issue 13, claim 11)", cost_claim),
+               base.articles(11), cost_claim),
 ]

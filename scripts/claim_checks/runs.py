@@ -4,7 +4,8 @@ Kinds: a service run is named by its suite (quick, full, baseline, c10k, latency
 warmup; cpu_bound runs are "cpu_bound@1" or "cpu_bound@2" by their number of server CPUs,
 because claim 7 compares the two); "micro" (micro.json), "bench_load" (benchmark.json),
 "deploy_size" (deploy_size.json from ./lab deploy-size), "build_time" (build_time.json from
-./lab build-time) and "hol" (hol.json from ./lab workshop hol). A folder holding none of these files is not a run (ClaimsError).
+./lab build-time) and "hol" (hol.json from ./lab workshop hol). A folder holding none of these
+files is not a run (ClaimsError).
 """
 import json
 from pathlib import Path

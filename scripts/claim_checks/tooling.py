@@ -20,16 +20,16 @@ def deploy_claim(claim, evidence):
               "Node.js ships its sources + node_modules")
     run = evidence.get("deploy_size")
     if not run:
-        v.parts = [not_measured(label, DEPLOY_CMD) for label in labels]
-        return v
+        return base.none_measured(v, labels, DEPLOY_CMD)
     name = base.run_name(run)
     v.runs.append(name)
     rows = {r["server"]: r for r in _rows(run)}
     note = run.context.get("note") or "no container engine was used; files counted on disk"
 
     def fig(r, what="", value=None):
-        return Figure(f"{r['server']}{what}: {r['files'] if value is None else r['minimal']['files']}"
-                      f" files", (value if value is not None else r["bytes"]) / MB, "MB", run=name)
+        files = r["files"] if value is None else r["minimal"]["files"]
+        return Figure(f"{r['server']}{what}: {files} files",
+                      (value if value is not None else r["bytes"]) / MB, "MB", run=name)
     go = [r for r in rows.values() if r["language"] == "go"]
     if go:
         r = go[0]
@@ -95,8 +95,7 @@ def build_claim(claim, evidence):
               "Go builds 10× faster than Java and C++")
     run = evidence.get("build_time")
     if not run:
-        v.parts = [not_measured(label, BUILD_CMD) for label in labels]
-        return v
+        return base.none_measured(v, labels, BUILD_CMD)
     name = base.run_name(run)
     v.runs.append(name)
     rows = [r for r in _rows(run) if r.get("seconds")]
@@ -109,8 +108,7 @@ def build_claim(claim, evidence):
     go = [r for r in rows if r["language"] == "go"]
     others = [r for r in rows if r["language"] in ("java", "cpp")]
     if not go:
-        v.parts = [not_measured(label, BUILD_CMD, "go_nethttp was not built") for label in labels]
-        return v
+        return base.none_measured(v, labels, BUILD_CMD, "go_nethttp was not built")
     g = go[0]
     v.parts.append(judged(labels[0], g["median_s"] < 5, f"go_nethttp {g['median_s']:.1f} s "
                           f"({g.get('command', '')})", [fig(g)]))
@@ -161,13 +159,13 @@ CLAIMS = [
     base.Claim(9, "Deployment size",
                "Deployment: Go is a single static binary (container \"5 to 10 MB\"), Java needs "
                "JAR + JVM (\"200 to 500 MB\" image), Node.js source + node_modules.",
-               "Go vs Java vs Node.js backend articles (issue 13, claim 9)", deploy_claim),
+               base.articles(9), deploy_claim),
     base.Claim(10, "Build time",
                "Build time: \"most services compile in under 5 seconds\", \"10x faster build "
                "time\" than Java/C++.",
-               "Go vs Java vs Node.js backend articles (issue 13, claim 10)", build_claim),
+               base.articles(10), build_claim),
     base.Claim(12, "Not measurable here",
                "Salaries, onboarding speed, and Uber's geofence figure (latency).",
-               "Go vs Java vs Node.js backend articles (issue 13, claim 12)", unmeasurable_claim,
+               base.articles(12), unmeasurable_claim,
                measurable=False),
 ]
