@@ -17,6 +17,7 @@ MODEL_STYLE = {
     "virtual_thread":     {"color": "#8C564B", "marker": "X", "label": "virtual thread"},
     "multi_process":      {"color": "#000000", "marker": "h", "label": "multi-process"},
     "io_uring":           {"color": "#9467BD", "marker": "p", "label": "io_uring (completion-based)"},
+    "async_task":         {"color": "#BCBD22", "marker": ">", "label": "async task (work-stealing)"},
 }
 UNKNOWN_STYLE = {"color": "#7F7F7F", "marker": "*", "label": "unknown model"}
 
@@ -27,6 +28,8 @@ LANGUAGE_LINESTYLE = {
     "go": "--",
     "javascript": "-.",
     "java": ":",
+    "rust": (0, (8, 3)),
+    "python": (0, (1, 3)),
 }
 # Used when two servers on one chart share model and language (e.g. a variant).
 EXTRA_LINESTYLES = [(0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (5, 5)), (0, (3, 5, 1, 5))]

@@ -21,12 +21,13 @@ const std::vector<std::string>& valid_models() {
   static const std::vector<std::string> models = {
       "thread_per_request", "thread_pool",    "event_loop",     "fiber",
       "coroutine",          "goroutine",      "virtual_thread", "multi_process",
-      "io_uring"};
+      "io_uring",           "async_task"};
   return models;
 }
 
 const std::vector<std::string>& valid_languages() {
-  static const std::vector<std::string> languages = {"cpp", "c", "go", "javascript", "java"};
+  static const std::vector<std::string> languages = {"cpp",  "c",    "go",  "javascript",
+                                                             "java", "rust", "python"};
   return languages;
 }
 

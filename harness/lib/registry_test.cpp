@@ -105,14 +105,15 @@ TEST(registry, bad_model_names_field_and_choices) {
   EXPECT_EQ(error_for(j),
             "servers/x/server.json: field 'model': 'fibre' is not a model; valid: "
             "thread_per_request, thread_pool, event_loop, fiber, coroutine, goroutine, "
-            "virtual_thread, multi_process, io_uring");
+            "virtual_thread, multi_process, io_uring, async_task");
 }
 
 TEST(registry, bad_language_names_choices) {
   json j = valid_spec();
-  j["language"] = "rust";
+  j["language"] = "perl";
   std::string error = error_for(j);
-  EXPECT_NE(error.find("field 'language': 'rust' is not a language; valid: cpp, c, go, javascript, java"),
+  EXPECT_NE(error.find("field 'language': 'perl' is not a language; valid: cpp, c, go, javascript, "
+                       "java, rust, python"),
             std::string::npos)
       << error;
 }
