@@ -2,7 +2,7 @@
 """./lab explore [RUN_FOLDER...]: one self-contained explore.html to browse runs interactively.
 
 The page holds the data of the given runs (default: the newest run under results/) and of the
-published runs (results/published/*), so any run can be drawn alone or beside another with
+published runs (results/published/*; service runs and micro-benchmark runs), so any run can be drawn alone or beside another with
 their ratios. In the page: scenario, metric and servers (one, a whole model or a language);
 hover a point for its median, min–max, repetitions and flags; the URL fragment keeps the view.
 
@@ -18,6 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+import charts          # noqa: E402
 import gateway_charts  # noqa: E402
 import metrics         # noqa: E402
 import results as res  # noqa: E402
@@ -69,12 +70,11 @@ def dash_of(linestyle):
     return list(linestyle[1]) if linestyle and linestyle[1] else []
 
 
-def server_styles(runs):
-    """server -> {color, marker, dash, model_label} over every run, from style.ServerStyles."""
-    triples = set()
-    for run in runs:
-        for name, info in res.server_info(run.service).items():
-            triples.add((name, info.get("model") or "", info.get("language") or "cpp"))
+def server_styles(entries):
+    """server -> {color, marker, dash, model_label} over every run entry, from
+    style.ServerStyles (micro-benchmark rows take the model their primitive underlies)."""
+    triples = {(name, info.get("model") or "", info.get("language") or "cpp")
+               for entry in entries for name, info in entry["servers"].items()}
     styles = style.ServerStyles(triples)
     return {name: {"color": styles[name]["color"], "marker": styles[name]["marker"],
                    "dash": dash_of(styles[name]["linestyle"]),
@@ -143,29 +143,63 @@ def scenario_entries(service):
     return [s for s in out if s["views"]]
 
 
-def run_entry(run, published):
-    info = res.server_info(run.service)
+def micro_entry(micro):
+    """(scenario, servers, metric defs) of a micro-benchmark run: one pseudo scenario whose
+    metrics are the measurement families (charts.micro_family) and whose x is the primitive."""
+    views, servers, defs = {}, {}, {}
+    for r in micro["results"]:
+        family = charts.micro_family(r["measurement"])
+        key = f"micro_{family}"
+        name = charts.micro_label(r, family).replace("\n", " ")
+        stack = (r.get("params") or {}).get("stack_size")
+        if stack and any(p["s"] == name for p in views.get(key, [])):
+            name += f" (stack {stack // 1024} KiB)"
+        views.setdefault(key, []).append(
+            {"s": name, "x": None, "m": r["value"], "lo": r.get("min", r["value"]),
+             "hi": r.get("max", r["value"]), "n": r.get("repetitions"), "f": []})
+        servers[name] = {"model": style.PRIMITIVE_MODEL.get(r["primitive"]),
+                         "language": r.get("language"), "reference": False, "status": "ok"}
+        defs[key] = {"title": f"Micro-benchmark: {family.replace('_', ' ')}",
+                     "label": family.replace("_", " "), "unit": r["unit"], "scale": 1.0,
+                     "better": "lower", "log": "auto"}
+    scenario = {"key": "micro-benchmarks", "load": "servers", "x_label": "primitive",
+                "views": views}
+    return scenario, servers, defs
+
+
+def run_entry(run, published, defs):
+    """The page's view of one run; adds the micro-benchmark metrics it holds to defs."""
     name = run.folder.name
+    servers, scenarios = {}, []
+    if run.service:
+        servers = {n: {"model": i.get("model"), "language": i.get("language"),
+                       "reference": bool(i.get("reference")), "status": i.get("status") or "ok"}
+                   for n, i in res.server_info(run.service).items()}
+        scenarios = scenario_entries(run.service)
+    if run.micro and run.micro["results"]:
+        scenario, micro_servers, micro_defs = micro_entry(run.micro)
+        scenarios.append(scenario)
+        servers.update(micro_servers)
+        defs.update(micro_defs)
     return {"id": ("published/" if published else "") + name,
             "label": name + (" (published)" if published else ""),
             "subtitle": res.context_subtitle(run.context), "published": published,
-            "servers": {n: {"model": i.get("model"), "language": i.get("language"),
-                            "reference": bool(i.get("reference")),
-                            "status": i.get("status") or "ok"} for n, i in info.items()},
-            "scenarios": scenario_entries(run.service)}
+            "servers": servers, "scenarios": scenarios}
 
 
 def published_runs(root=None):
     folder = Path(root or res.REPO_ROOT / "results" / "published")
-    return sorted((p for p in folder.iterdir() if (p / res.SERVICE_FILE).exists()),
+    return sorted((p for p in folder.iterdir()
+                   if (p / res.SERVICE_FILE).exists() or (p / res.MICRO_FILE).exists()),
                   reverse=True) if folder.is_dir() else []
 
 
 def page_data(runs):
     """runs: [(Run, published)] -> the JSON the page reads."""
-    return {"metrics": metric_defs(), "flags": flag_defs(),
-            "styles": server_styles([r for r, _ in runs]),
-            "runs": [run_entry(r, p) for r, p in runs]}
+    defs = metric_defs()
+    entries = [run_entry(r, p, defs) for r, p in runs]
+    return {"metrics": defs, "flags": flag_defs(), "styles": server_styles(entries),
+            "runs": entries}
 
 
 def render(data):
@@ -186,17 +220,11 @@ def render(data):
 
 
 def load_runs(folders, with_published):
+    """[(Run, published)]: the given folders (service and/or micro runs), then the published."""
     runs, seen = [], set()
     for folder in folders:
-        run = res.Run(folder)
-        if run.service is None:
-            print(f"explore: {folder}: no results.json (a micro-benchmark run?); skipped",
-                  file=sys.stderr)
-            continue
-        runs.append((run, False))
+        runs.append((res.Run(folder), False))
         seen.add(Path(folder).resolve())
-    if not runs:
-        raise res.ResultsError("none of the given folders holds service results (results.json)")
     if with_published:
         runs += [(res.Run(p), True) for p in published_runs() if p.resolve() not in seen]
     return runs

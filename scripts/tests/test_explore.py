@@ -171,12 +171,27 @@ def test_render_inlines_library_and_data(data, tmp_path, monkeypatch):
     assert json.loads(blob)["runs"][0]["subtitle"] == "</script><b>x</b>"
 
 
+def test_micro_runs_are_a_scenario_of_primitives():
+    micro = json.loads((MICRO_RUN / "micro.json").read_text())
+    data = explore.page_data([(res.Run(MICRO_RUN), True)])
+    (scen,) = data["runs"][0]["scenarios"]
+    assert scen["key"] == "micro-benchmarks" and scen["load"] == "servers"
+    shown = sorted(p["m"] for pts in scen["views"].values() for p in pts)
+    assert shown == sorted(r["value"] for r in micro["results"])
+    r = micro["results"][0]
+    key = "micro_" + ("switch" if r["measurement"].startswith("switch") else r["measurement"])
+    assert data["metrics"][key]["unit"] == r["unit"]
+    model = style.PRIMITIVE_MODEL[r["primitive"]]
+    name = scen["views"][key][0]["s"]
+    assert data["styles"][name]["color"] == style.model_style(model)["color"]
+
+
 def test_main_errors_are_one_line(tmp_path, capsys):
     assert explore.main([str(tmp_path / "missing")]) == 2
     assert "no such run folder" in capsys.readouterr().err
-    micro_only = copy_run(MICRO_RUN, tmp_path / "micro")
-    assert explore.main([str(micro_only), "--no-published"]) == 2
-    assert "none of the given folders holds service results" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert explore.main([str(tmp_path / "empty"), "--no-published"]) == 2
+    assert "holds neither results.json nor micro.json" in capsys.readouterr().err
 
 
 def test_main_reports_a_missing_library(tmp_path, capsys, monkeypatch):
