@@ -344,11 +344,11 @@ class connection {
       deadline_op_.armed = true;
       io_uring_prep_timeout(worker_.ring().prepare(&deadline_op_), &deadline_ts_, 0, 0);
     }
-    if (gateway_.sequential) {
-      launch(0);
-    } else {
-      for (std::uint32_t i = 0; i < gateway_.fanout; ++i) launch(i);
-    }
+    // A call that fails at once (no descriptor left) must not finish the request while
+    // the others are still being started.
+    launching_ = true;
+    for (std::uint32_t i = 0; i < (gateway_.sequential ? 1 : gateway_.fanout) && result_.status == 200; ++i) launch(i);
+    launching_ = false;
     finish_gateway_if_done();
     return false;
   }
@@ -463,7 +463,7 @@ class connection {
 
   // The response is built once no call and no deadline timer is left in the ring.
   void finish_gateway_if_done() {
-    if (outstanding_ > 0 || closing_) return;
+    if (outstanding_ > 0 || closing_ || launching_) return;
     if (deadline_op_.armed) {
       if (!deadline_cancelled_) {
         deadline_cancelled_ = true;
@@ -517,6 +517,7 @@ class connection {
   std::uint32_t outstanding_ = 0;  // calls started and not finished
   std::uint32_t calls_in_ring_ = 0;
   bool deadline_cancelled_ = false;
+  bool launching_ = false;
   member_op<connection, &connection::on_recv> recv_op_{this};
   member_op<connection, &connection::on_send> send_op_{this};
   member_op<connection, &connection::on_sleep> sleep_op_{this};
