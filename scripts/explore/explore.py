@@ -21,6 +21,7 @@ sys.path.insert(0, str(HERE.parent))
 import charts          # noqa: E402
 import gateway_charts  # noqa: E402
 import metrics         # noqa: E402
+import open_charts     # noqa: E402
 import results as res  # noqa: E402
 import style           # noqa: E402
 
@@ -73,13 +74,19 @@ def dash_of(linestyle):
 def server_styles(entries):
     """server -> {color, marker, dash, model_label} over every run entry, from
     style.ServerStyles (micro-benchmark rows take the model their primitive underlies)."""
-    triples = {(name, info.get("model") or "", info.get("language") or "cpp")
-               for entry in entries for name, info in entry["servers"].items()}
-    styles = style.ServerStyles(triples)
-    return {name: {"color": styles[name]["color"], "marker": styles[name]["marker"],
-                   "dash": dash_of(styles[name]["linestyle"]),
-                   "model_label": style.model_style(model or None)["label"]}
-            for name, model, _ in triples}
+    out = {}
+    # servers and micro-benchmark rows are styled apart: a primitive sharing a server's model
+    # and language must not push the server off its line style
+    for micro in (False, True):
+        triples = {(name, info.get("model") or "", info.get("language") or "cpp")
+                   for entry in entries for name, info in entry["servers"].items()
+                   if bool(info.get("micro")) == micro}
+        styles = style.ServerStyles(triples)
+        out.update({name: {"color": styles[name]["color"], "marker": styles[name]["marker"],
+                           "dash": dash_of(styles[name]["linestyle"]),
+                           "model_label": style.model_style(model or None)["label"]}
+                    for name, model, _ in triples})
+    return out
 
 
 def point(server, x, metric, triple, reps, flags):
@@ -118,7 +125,8 @@ def scenario_entries(service):
                 dict(point(c["server"], None, metrics.CAPACITY, metrics.CAPACITY.stat(c), 1, []),
                      text=res.capacity_text(c)) for c in caps]
         out.append({"key": f"{scen} (open loop)", "load": "open",
-                    "x_label": "offered requests/s", "views": views})
+                    "x_label": "offered requests/s", "views": views,
+                    "slo_p99_ms": open_charts.slo_ms(service, scen)})
     ratios = gateway_charts.latency_ratios(service) if gateway_charts.gateway_scenarios(
         service) else []
     if ratios:
@@ -158,7 +166,8 @@ def micro_entry(micro):
             {"s": name, "x": None, "m": r["value"], "lo": r.get("min", r["value"]),
              "hi": r.get("max", r["value"]), "n": r.get("repetitions"), "f": []})
         servers[name] = {"model": style.PRIMITIVE_MODEL.get(r["primitive"]),
-                         "language": r.get("language"), "reference": False, "status": "ok"}
+                         "language": r.get("language"), "reference": False, "status": "ok",
+                         "micro": True}
         defs[key] = {"title": f"Micro-benchmark: {family.replace('_', ' ')}",
                      "label": family.replace("_", " "), "unit": r["unit"], "scale": 1.0,
                      "better": "lower", "log": "auto"}

@@ -144,7 +144,7 @@ def test_open_gateway_and_startup_views(data):
     keys = [s["key"] for s in open_run["scenarios"]]
     assert "plaintext_latency (open loop)" in keys
     scen = next(s for s in open_run["scenarios"] if s["key"] == "plaintext_latency (open loop)")
-    assert scen["x_label"] == "offered requests/s"
+    assert scen["x_label"] == "offered requests/s" and scen["slo_p99_ms"] == 10
     caps = {p["s"]: p["text"] for p in scen["views"]["capacity_rps"]}
     assert caps["event_loop"] == "≥ 40,000"
     gw = next(r for r in data["runs"] if r["id"] == "published/gateway_run")
