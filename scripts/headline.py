@@ -46,16 +46,28 @@ def _trouble(service, scenario, load):
     return out
 
 
-def closed_sentences(service, scenario):
+def _ranked_best(service, scenario):
+    """[(server, aggregate at its best throughput)], best first."""
     best = {s: _best_point(aggs)
             for s, aggs in res.aggregates_of(service, scenario, "closed").items()}
-    best = {s: a for s, a in best.items() if a is not None}
-    if not best:
+    return sorted(((s, a) for s, a in best.items() if a is not None),
+                  key=lambda kv: -metrics.REQUESTS.stat(kv[1])[0])
+
+
+def client_bound_at_top(service, scenario):
+    """The leader or the runner-up whose best point was client-bound: throughput does not
+    rank them (the report then shows the CPU-per-request chart first)."""
+    return [s for s, a in _ranked_best(service, scenario)[:2] if res.is_client_bound(a)]
+
+
+def closed_sentences(service, scenario):
+    ranked = _ranked_best(service, scenario)
+    if not ranked:
         return []
-    ranked = sorted(best.items(), key=lambda kv: -metrics.REQUESTS.stat(kv[1])[0])
+    best = dict(ranked)
     (lead, lead_agg), rest = ranked[0], ranked[1:]
     lead_rps = metrics.REQUESTS.stat(lead_agg)[0]
-    bound = [s for s, a in ranked[:2] if res.is_client_bound(a)]
+    bound = client_bound_at_top(service, scenario)
     out = []
     if not bound:
         text = (f"{lead} leads with {res.fmt_num(lead_rps)} req/s at "

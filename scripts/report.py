@@ -301,11 +301,13 @@ STORY_CHARTS = 5
 
 def story_charts(service, drawn):
     """The few charts worth seeing first: each scenario's main chart (throughput for closed
-    loop, capacity or latency vs load for open loop), the gateway's slowest-not-sum chart and
-    peak memory, in that order, at most STORY_CHARTS."""
+    loop — CPU per request where the load generator was the limit at the top, as the
+    headline ranks it —, capacity or latency vs load for open loop), the gateway's
+    slowest-not-sum chart and peak memory, in that order, at most STORY_CHARTS."""
     names = []
     for scen in res.scenarios(service, "closed"):
-        names.append(f"throughput_{charts.slug(scen)}")
+        main = "cpu_per_request" if headline.client_bound_at_top(service, scen) else "throughput"
+        names.append(f"{main}_{charts.slug(scen)}")
     for scen in res.scenarios(service, "open"):
         latency_chart, _, capacity_chart = open_charts.chart_names(scen)
         names.append(capacity_chart if capacity_chart in drawn else latency_chart)
