@@ -121,8 +121,14 @@ def connections_axes(ax, levels, medians, metric):
 
 def plot_metric_vs_concurrency(service, folder, scenario, metric, name):
     """Closed loop: one line per server, the median of `metric` over repetitions vs
-    connections, min-max as band + error bar."""
+    connections, min-max as band; the error bar is the median's distribution-free confidence
+    interval (uncertainty.median_ci: order statistics, its real coverage in the legend — with 3
+    repetitions that is the min–max at 75 %), or the min–max where the file lacks the
+    repetitions."""
     import gateway_charts   # names a gateway scenario's fan-out and mode in the title
+    import uncertainty
+    reps = uncertainty.repetition_values(service, metric)
+    coverages = set()
     styles = server_styles(service)
     fig, ax = new_figure(f"{metric.title} — {gateway_charts.scenario_title(service, scenario)}",
                          service["context"])
@@ -145,8 +151,16 @@ def plot_metric_vs_concurrency(service, folder, scenario, metric, name):
         ax.plot(xs, med, color=st["color"], linestyle=st["linestyle"], linewidth=1.6,
                 marker=st["marker"], markersize=8, label=f"{server} ({st['label']})")
         ax.fill_between(xs, lo, hi, color=st["color"], alpha=0.15, linewidth=0)
-        ax.errorbar(xs, med, yerr=[[m - l for m, l in zip(med, lo)],
-                                   [h - m for m, h in zip(med, hi)]],
+        bar_lo, bar_hi = list(lo), list(hi)
+        for i, (c, t, _) in enumerate(points):
+            values = uncertainty.values_behind(
+                t[0], reps.get((server, scenario, "closed", c)))
+            ci = uncertainty.median_ci(values) if values else None
+            if ci:
+                bar_lo[i], bar_hi[i] = metric.shown(ci[0]), metric.shown(ci[1])
+                coverages.add(round(ci[2], 3))
+        ax.errorbar(xs, med, yerr=[[max(0, m - l) for m, l in zip(med, bar_lo)],
+                                   [max(0, h - m) for m, h in zip(med, bar_hi)]],
                     fmt="none", ecolor=st["color"], elinewidth=1, capsize=3)
         for x, m, (_, _, cb) in zip(xs, med, points):
             if cb:
@@ -161,8 +175,13 @@ def plot_metric_vs_concurrency(service, folder, scenario, metric, name):
     extra = [(Line2D([], [], marker="o", markersize=10, linestyle="none",
                      markerfacecolor="none", markeredgecolor="#d62728", markeredgewidth=2),
               metrics.FLAGS["downstream_bound"].note().replace("red outline", "red ring"))] \
-        if downstream_bound_seen else None
-    legend_with_notes(ax, client_bound_seen, extra)
+        if downstream_bound_seen else []
+    if coverages:
+        shown = "/".join(f"{c:.0%}" for c in sorted(coverages))
+        extra.append((Line2D([], [], color="#444", marker="|", markersize=10, linestyle="none"),
+                      f"error bar = {shown} CI of the median (order statistics); "
+                      f"band = min–max"))
+    legend_with_notes(ax, client_bound_seen, extra or None)
     return save(fig, folder, name)
 
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <random>
@@ -299,7 +300,19 @@ fingerprint run_fingerprint(const fingerprint_options& options) {
   fp.cpu = options.cpu;
   fp.repetitions = options.repetitions;
   fp.system["clocksource"] = first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+  fp.system["clocksources_available"] =
+      first_line("/sys/devices/system/clocksource/clocksource0/available_clocksource");
   fp.system["transparent_hugepage"] = first_line("/sys/kernel/mm/transparent_hugepage/enabled");
+  // Another kernel build may mitigate CPU vulnerabilities differently: syscalls, context
+  // switches and indirect branches (interpreters, JITs) pay for it.
+  {
+    std::error_code ec;
+    for (const auto& entry :
+         std::filesystem::directory_iterator("/sys/devices/system/cpu/vulnerabilities", ec)) {
+      const std::string text = first_line(entry.path().string());
+      if (text != "Not affected") fp.system["vulnerability_" + entry.path().filename().string()] = text;
+    }
+  }
   auto t0 = clock_type::now();
 
   const size_t full_figures = 6 + options.chase_bytes.size();

@@ -43,7 +43,8 @@ struct fingerprint {
   double wall_s = 0;
   std::map<std::string, figure_stats> figures;
   std::map<int, std::map<std::string, figure_stats>> other_cpus;
-  std::map<std::string, std::string> system;  // clocksource, transparent hugepages
+  // clocksource(s), transparent hugepages, CPU vulnerabilities not "Not affected"
+  std::map<std::string, std::string> system;
   nlohmann::json to_json() const;
 };
 

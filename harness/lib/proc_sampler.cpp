@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 namespace lab {
@@ -62,6 +63,8 @@ void add_process(pid_t pid, proc_sample& s) {
   s.processes += 1;
   s.utime_s += std::strtod(fields[11].c_str(), nullptr) / ticks_per_s;
   s.stime_s += std::strtod(fields[12].c_str(), nullptr) / ticks_per_s;
+  s.minor_faults += std::strtoull(fields[7].c_str(), nullptr, 10);
+  s.major_faults += std::strtoull(fields[9].c_str(), nullptr, 10);
   proc_sample memory;
   add_status(base + "/status", memory, true);
   s.rss_kb += memory.rss_kb;
@@ -74,6 +77,42 @@ void add_process(pid_t pid, proc_sample& s) {
 }
 
 }  // namespace
+
+system_cpu_times parse_proc_stat(const std::string& text) {
+  system_cpu_times t;
+  bool found = false;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("cpu ", 0) == 0) {
+      std::istringstream fields(line.substr(4));
+      // user nice system idle iowait irq softirq steal (guest, guest_nice: inside user, nice)
+      double v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (double& x : v) fields >> x;
+      t.busy_s = (v[0] + v[1] + v[2] + v[5] + v[6]) / ticks_per_s;
+      t.idle_s = v[3] / ticks_per_s;
+      t.iowait_s = v[4] / ticks_per_s;
+      t.steal_s = v[7] / ticks_per_s;
+      found = true;
+    } else if (line.rfind("cpu", 0) == 0 && line.size() > 3 && line[3] >= '0' && line[3] <= '9') {
+      ++t.cpus;
+    }
+  }
+  if (!found) throw std::invalid_argument("/proc/stat has no 'cpu ' line");
+  return t;
+}
+
+system_cpu_times read_system_cpu() {
+  std::ifstream in("/proc/stat");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_proc_stat(text.str());
+}
+
+double own_cpu_s() {
+  std::vector<std::string> fields;
+  if (!read_stat_fields("/proc/self/stat", fields)) return 0;
+  return (std::strtod(fields[11].c_str(), nullptr) + std::strtod(fields[12].c_str(), nullptr)) / ticks_per_s;
+}
 
 std::vector<pid_t> process_group_members(pid_t pgid) {
   std::vector<pid_t> members;

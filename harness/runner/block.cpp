@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "canary.h"
+#include "noise.h"
 #include "capacity.h"
 #include "downstream.h"
 #include "proc_sampler.h"
@@ -340,6 +341,8 @@ class block_runner::session {
     }
     group_sampler sampler(server_->pid());
     sampler.start();
+    // The machine and the server's logs around the load: steal, other processes, GC pauses.
+    measurement_noise_probe noise(server_->process().stderr_path());
     std::optional<canary_run> finished;
     std::string failure;
     try {
@@ -397,6 +400,9 @@ class block_runner::session {
     m.server = usage_from_samples(samples);
     m.client_cpus = settings().client_cpus.size();
     m.downstream = downstream;
+    m.machine = noise.machine(m.server.cpu_user_s + m.server.cpu_sys_s + m.load.client_cpu_s +
+                              (downstream ? downstream->cpu_s : 0));
+    m.server.gc = noise.gc_pauses_of(spec_.language, server_->process().command());
     json record = m.to_json(o_.doc_.folder());
     o_.doc_.add_measurement(record);
     return record;

@@ -1,5 +1,7 @@
 #include "context.h"
 
+#include "fingerprint.h"
+
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -174,6 +176,21 @@ nlohmann::json collect_context(const std::filesystem::path& root, const cpu_layo
   ctx["seed"] = seed;
   ctx["command"] = command;
   return ctx;
+}
+
+nlohmann::json fingerprint_for_context(const cpu_layout& layout, double seconds) {
+  fingerprint_options options;
+  options.seconds = seconds;
+  options.cpu = layout.server_cpus.empty() ? 0 : layout.server_cpus.front();
+  std::set<int> others(layout.client_cpus.begin(), layout.client_cpus.end());
+  others.insert(layout.server_cpus.begin(), layout.server_cpus.end());
+  others.erase(options.cpu);
+  options.other_cpus.assign(others.begin(), others.end());
+  try {
+    return run_fingerprint(options).to_json();
+  } catch (const std::exception& e) {
+    return {{"error", e.what()}};
+  }
 }
 
 }  // namespace lab

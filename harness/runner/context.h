@@ -37,4 +37,10 @@ nlohmann::json collect_context(const std::filesystem::path& root, const cpu_layo
                                const std::string& suite_name, unsigned long long seed,
                                const std::string& command);
 
+// The machine fingerprint (harness/fingerprint) for the context block: every figure pinned to
+// the first server CPU (where the server under test runs), compute and syscall also on each
+// other CPU of the layout; about `seconds` long. A failure is recorded, not thrown:
+// {"error": "..."}.
+nlohmann::json fingerprint_for_context(const cpu_layout& layout, double seconds);
+
 }  // namespace lab

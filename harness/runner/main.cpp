@@ -85,6 +85,9 @@ int main(int argc, char** argv) {
   auto* out_opt = run_cmd->add_option("--out", out, "Folder for run folders (default: <repo>/results)");
   run_cmd->add_option("--host", host, "Loopback address to use")->capture_default_str();
   run_cmd->add_flag("--no-plot", no_plot, "Do not run scripts/plot.py afterwards");
+  run_cmd->add_option("--fingerprint-seconds", run.fingerprint_s,
+                      "Machine calibration before the run, recorded in its context (0 skips)")
+      ->capture_default_str()->check(CLI::Range(0.0, 60.0));
   run_cmd->add_flag("--dry-run", dry_run, "Print the plan and the time estimate, start nothing");
   run_cmd->add_option("--verify-jobs", verify_jobs, "Servers verified at once before measuring (a failure is re-checked alone)")
       ->capture_default_str()->check(CLI::Range(1, 16));

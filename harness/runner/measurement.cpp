@@ -64,6 +64,8 @@ server_usage usage_from_samples(const std::vector<timed_sample>& samples) {
   u.processes = last.processes;
   u.voluntary_ctxt_switches = delta(first.voluntary_ctxt_switches, last.voluntary_ctxt_switches);
   u.nonvoluntary_ctxt_switches = delta(first.nonvoluntary_ctxt_switches, last.nonvoluntary_ctxt_switches);
+  u.minor_faults = delta(first.minor_faults, last.minor_faults);
+  u.major_faults = delta(first.major_faults, last.major_faults);
   return u;
 }
 
@@ -92,6 +94,7 @@ std::vector<std::string> measurement_flags(const flag_inputs& in) {
     flags.push_back("overloaded");
   if (in.downstream_utilization && *in.downstream_utilization >= downstream_bound_utilization)
     flags.push_back("downstream_bound");
+  if (in.noisy_machine) flags.push_back("noisy_machine");
   return flags;
 }
 
@@ -110,6 +113,7 @@ flag_inputs measurement::inputs() const {
   in.errors = load.errors.total();
   in.starved = starved;
   if (downstream) in.downstream_utilization = downstream->utilization();
+  in.noisy_machine = machine && machine->noisy();
   return in;
 }
 
@@ -151,7 +155,9 @@ json measurement::to_json(const std::filesystem::path& run_folder) const {
         {"threads_max", server.threads_max},
         {"processes", server.processes},
         {"voluntary_ctxt_switches", server.voluntary_ctxt_switches},
-        {"nonvoluntary_ctxt_switches", server.nonvoluntary_ctxt_switches}}},
+        {"nonvoluntary_ctxt_switches", server.nonvoluntary_ctxt_switches},
+        {"minor_faults", server.minor_faults},
+        {"major_faults", server.major_faults}}},
       {"client", {{"cpu_s", load.client_cpu_s}, {"cpu_utilization", utilization}}},
       {"client_bound", is_client_bound(in)},
       {"canary", canary.to_json()},
@@ -172,6 +178,8 @@ json measurement::to_json(const std::filesystem::path& run_folder) const {
     record["send_lag_us"] = {{"p50", load.send_lag->p50}, {"p99", load.send_lag->p99},
                              {"max", load.send_lag->max}};
   if (load.connections_opened) record["connections_opened"] = *load.connections_opened;
+  if (server.gc) record["server_stats"]["gc"] = server.gc->to_json();
+  if (machine) record["machine"] = machine->to_json();
   if (downstream) {
     const auto& d = *downstream;
     const uint64_t requests = gateway_requests();

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "canary.h"
+#include "noise.h"
 #include "load_generator.h"
 #include "proc_sampler.h"
 
@@ -59,6 +60,8 @@ struct server_usage {
   nlohmann::json rss_samples = nlohmann::json::array();  // [[seconds, kb], ...]
   int threads_max = 0, processes = 0;
   uint64_t voluntary_ctxt_switches = 0, nonvoluntary_ctxt_switches = 0;
+  uint64_t minor_faults = 0, major_faults = 0;  // during the measurement
+  std::optional<gc_pauses> gc;  // servers whose start command enables their runtime's GC log
 };
 server_usage usage_from_samples(const std::vector<timed_sample>& samples);
 
@@ -88,11 +91,13 @@ struct flag_inputs {
   uint64_t errors = 0;
   bool starved = false;
   std::optional<double> downstream_utilization;  // scenarios with a downstream
+  bool noisy_machine = false;  // machine_usage::noisy(): steal or other processes (noise.h)
 };
 // client_bound: open loop with a send-lag report — send lag p99 > 1 ms; otherwise the
 // generator's CPUs >= 90 % busy. errors: any. starved: the canary. overloaded: open loop,
 // achieved < 95 % of offered. downstream_bound: the downstream's CPUs >= 90 % busy (its
-// delays were not the only thing the gateway waited for). In that order.
+// delays were not the only thing the gateway waited for). noisy_machine: steal > 2 % or other
+// processes > 5 % of the machine's CPU time (noise.h). In that order.
 std::vector<std::string> measurement_flags(const flag_inputs& in);
 bool is_client_bound(const flag_inputs& in);
 
@@ -104,6 +109,7 @@ struct measurement {
   server_usage server;
   size_t client_cpus = 1;
   std::optional<downstream_usage> downstream;
+  std::optional<machine_usage> machine;  // absent when the machine could not be read
 
   double client_utilization() const;
   flag_inputs inputs() const;

@@ -139,6 +139,7 @@ nlohmann::json make_aggregates(const nlohmann::json& measurements) {
     std::vector<double> rps, p50, p99, p999, p9999, cpu, rss, calls_per_request, downstream_cpu;
     bool client_bound = false;
     std::set<std::string> member_flags;
+    std::vector<double> gc_pauses, gc_total_ms, gc_max_ms;  // servers with a GC log (noise.h)
     for (const auto* m : g.members) {
       rps.push_back((*m)["requests_per_s"].get<double>());
       const auto& lat = (*m)["latency_us"];
@@ -158,6 +159,11 @@ nlohmann::json make_aggregates(const nlohmann::json& measurements) {
         if (d.contains("cpu_utilization") && d["cpu_utilization"].is_number())
           downstream_cpu.push_back(d["cpu_utilization"].get<double>());
       }
+      if (server.contains("gc") && server["gc"].is_object()) {
+        gc_pauses.push_back(server["gc"].value("pauses", 0.0));
+        gc_total_ms.push_back(server["gc"].value("pause_total_ms", 0.0));
+        gc_max_ms.push_back(server["gc"].value("pause_max_ms", 0.0));
+      }
       client_bound = client_bound || m->value("client_bound", false);
       for (const auto& f : (*m)["flags"]) member_flags.insert(f.get<std::string>());
     }
@@ -165,7 +171,7 @@ nlohmann::json make_aggregates(const nlohmann::json& measurements) {
     // An aggregate carries a flag if any repetition did; noisy is its own.
     nlohmann::json flags = nlohmann::json::array();
     if (client_bound) flags.push_back("client_bound");
-    for (const char* f : {"errors", "starved", "overloaded", "downstream_bound"})
+    for (const char* f : {"errors", "starved", "overloaded", "downstream_bound", "noisy_machine"})
       if (member_flags.count(f)) flags.push_back(f);
     if (is_noisy(rps_spread)) flags.push_back("noisy");
     const auto& first = *g.first;
@@ -197,6 +203,12 @@ nlohmann::json make_aggregates(const nlohmann::json& measurements) {
       a["downstream_calls_per_request"] = spread_to_json(summarize(calls_per_request));
     if (!downstream_cpu.empty() && downstream_cpu.size() == g.members.size())
       a["downstream_cpu_utilization"] = spread_to_json(summarize(downstream_cpu));
+    // Servers with a GC log: the pauses per measurement, when every repetition has them.
+    if (!gc_pauses.empty() && gc_pauses.size() == g.members.size()) {
+      a["gc_pauses"] = spread_to_json(summarize(gc_pauses));
+      a["gc_pause_total_ms"] = spread_to_json(summarize(gc_total_ms));
+      a["gc_pause_max_ms"] = spread_to_json(summarize(gc_max_ms));
+    }
     out.push_back(std::move(a));
   }
   return out;

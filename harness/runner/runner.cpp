@@ -587,6 +587,12 @@ int run_command(const run_options& options) {
            {"capacity", json::array()},
            {"startup", json::array()}};
     for (const auto& spec : specs) doc["servers"].push_back(server_entry(spec));
+    if (options.fingerprint_s > 0) {
+      // Before anything of the run starts: the machine as the measurements will find it.
+      std::fprintf(stderr, "lab: machine fingerprint (~%.0f s, CPU %d)\n", options.fingerprint_s,
+                   layout.server_cpus.empty() ? 0 : layout.server_cpus.front());
+      doc["context"]["fingerprint"] = fingerprint_for_context(layout, options.fingerprint_s);
+    }
   }
   if (specs.empty()) throw std::runtime_error("no servers selected (see ./lab list)");
   if (needs_lab_load(s)) ensure_lab_load(options);

@@ -41,6 +41,7 @@ struct run_options : common_options {
   std::string command;                        // the command line, for the context block
   bool plot = true;
   bool dry_run = false;                       // print the plan and the estimate, start nothing
+  double fingerprint_s = 3;  // machine calibration before a new run (context.fingerprint); 0 skips
 };
 
 int list_command(const common_options& options);

@@ -223,3 +223,17 @@ def test_spread_from_the_first_repetitions(capsys):
     assert spread.main([str(SERVICE_RUN), "--repetitions", "2"]) == 0
     assert "first 2 of 3" in capsys.readouterr().out
     assert spread.main([str(SERVICE_RUN), "--repetitions", "1"]) == 2
+
+
+def test_charts_draw_the_median_ci_as_error_bars(tmp_path, monkeypatch):
+    import charts
+    seen = {}
+
+    def capture(fig, folder, name, rect=None):
+        seen["texts"] = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        return []
+    monkeypatch.setattr(charts, "save", capture)
+    data = json.loads((SERVICE_RUN / "results.json").read_text())
+    charts.plot_metric_vs_concurrency(data, tmp_path, "plaintext", metrics.REQUESTS, "t")
+    # 3 repetitions: the interval is the min–max, and the legend says it covers 75 %
+    assert any("75% CI of the median" in t for t in seen["texts"]), seen["texts"]
