@@ -23,8 +23,9 @@ NOT_MEASURABLE = "not measurable here"
 WEAK = "weak evidence"
 
 # Flags that make a figure weak evidence: the number may say more about the load generator,
-# the machine's noise or a growing backlog than about the server.
-WEAKENING_FLAGS = ("noisy", "client_bound", "overloaded")
+# the machine's noise or a growing backlog than about the server. (noisy_machine: steal or
+# other processes' CPU during the measurement, where the harness records it.)
+WEAKENING_FLAGS = ("noisy", "client_bound", "overloaded", "noisy_machine")
 
 
 @dataclass

@@ -461,15 +461,16 @@ def gateway_claim(claim, evidence):
     svc, name = run.service, base.run_name(run)
     v.runs.append(name)
     info = res.server_info(svc)
+    gateway_scens = gw.gateway_scenarios(svc)     # aggregates may not carry their path
     levels = sorted({a["connections"] for a in svc["aggregates"] if not res.is_open(a)
-                     and gw.gateway_params(a.get("path") or "")})
+                     and res.scenario_key(a) in gateway_scens})
     # p50 at the lowest level: its p99 carries the warm-up's backlog (docs/reference-comparison)
     rows = gw.latency_ratios(svc, levels[0] if levels else None)
     par = {r["server"]: r for r in rows if r["mode"] == "parallel"
            and r["fanout"] == max(x["fanout"] for x in rows)}
     seq = {r["server"]: r for r in rows if r["mode"] == "sequential"
            and r["fanout"] == max(x["fanout"] for x in rows)}
-    judged_servers = [s for s in par if info.get(s, {}).get("language") in ("go", "javascript")
+    judged_servers = [] if not levels else [s for s in par if info.get(s, {}).get("language") in ("go", "javascript")
                       or s in ASYNC_SERVERS]
     if not judged_servers:
         v.parts.append(not_measured(labels[0], GATEWAY_CMD, "no parallel fan-out measured"))
@@ -489,7 +490,7 @@ def gateway_claim(claim, evidence):
                               + (f"; not within 1.5: {', '.join(sorted(fails))}" if fails else ""),
                               figs))
     # Concurrency: highest level at which each server's p99 stays within 2x its p99 at 64.
-    scen = next((s for s, p in gw.gateway_scenarios(svc).items()
+    scen = next((s for s, p in gateway_scens.items()
                  if p["mode"] == "parallel" and p["fanout"] == 4), None)
     sustained = {}
     if scen:
