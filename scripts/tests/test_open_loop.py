@@ -438,7 +438,7 @@ def test_registry_entries_are_complete():
         assert m.source in ("aggregates", "startup", "capacity")
         assert m.tolerance is None or 0 < m.tolerance < 1
     assert set(metrics.FLAGS) == {"client_bound", "errors", "noisy", "starved", "server_died",
-                                  "overloaded", "downstream_bound"}
+                                  "overloaded", "downstream_bound", "noisy_machine"}
     assert metrics.SEND_LAG.from_measurement({"send_lag_us": {"p99": 40}}) == 40
     assert metrics.CAPACITY.stat({"capacity_rps": 5}) == (5, 5, 5)
     assert metrics.P99.axis_label(True) == "p99 latency, ms (log) (lower is better)"
