@@ -268,3 +268,21 @@ def test_exercise_commands_take_a_duration_and_run_directly(tmp_path):
         if n != 1:                      # the micro-benchmarks' --quick is their short form
             assert "--duration 1" in command
     assert workshop.main(["hol", "--duration", "0"]) == 2
+
+
+def test_gc_pauses_tie_a_java_tail_to_a_pause(tmp_path):
+    # the block the harness writes per measurement (harness/runner/noise.cpp): server_stats.gc
+    def m(server, p99_us, max_ms):
+        return {"server": server, "scenario": "plaintext_latency", "load": "open", "rate": 1000,
+                "offered_rate_rps": 1000, "connections": 1024, "status": "ok", "flags": [],
+                "latency_us": {"p50": 50, "p99": p99_us},
+                "server_stats": {"gc": {"runtime": "java", "pauses": 3, "pause_total_ms": 9,
+                                        "pause_max_ms": max_ms}}}
+    assert load.gc_of(m("java_threads", 1, 4.5)) == (3, 9, 4.5)
+    run = write_service(tmp_path / "20260101T000000Z-latency", "latency", SERVERS,
+                        measurements=[m("java_threads", 20000, 12.0)])
+    part = verdict_of(6, [run]).parts[2]
+    assert part.status == base.SUPPORTED and "1 of 1" in part.detail
+    run = write_service(tmp_path / "20260101T000001Z-latency", "latency", SERVERS,
+                        measurements=[m("java_threads", 20000, 1.0)])
+    assert verdict_of(6, [run]).parts[2].status == base.NOT_SUPPORTED
