@@ -45,7 +45,7 @@ struct call_state {
   call_state(downstream_client& c, const asio::any_io_executor& executor, std::uint32_t index,
              std::uint32_t ms)
       : client(c), socket(executor), request(make_delay_request(c.host(), index, ms)) {
-    parser.body_limit(64 * 1024);
+    parser.body_limit(delay_answer_body_limit);
   }
   ~call_state() {
     if (waiter && !client.pool().withdraw(waiter.get()))

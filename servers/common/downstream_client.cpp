@@ -359,7 +359,7 @@ call_outcome downstream_client::call_blocking(std::uint32_t index, std::uint32_t
   bhttp::write(stream, request, ec);
   beast::flat_buffer buffer;
   bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(64 * 1024);
+  parser.body_limit(delay_answer_body_limit);
   if (!ec) bhttp::read(stream, buffer, parser, ec);
   const bool intact = canceller.leave(fd);
 

@@ -78,6 +78,10 @@ class downstream_pool {
   std::deque<waiter*> waiters_;  // first come, first granted
 };
 
+// The most body a downstream answer may have (Beast's body_limit on both faces); a longer one
+// fails the call.
+inline constexpr std::uint64_t delay_answer_body_limit = 64 * 1024;
+
 // The downstream's answer to call i: 200 with a JSON body {"i":..,"ms":..} of two unsigned
 // 32-bit numbers, or nullopt (non-200, unparsable, missing or out-of-range fields).
 std::optional<gateway_answer> decode_delay_answer(
