@@ -470,6 +470,7 @@ body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; 
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
 td:not(:last-child) { white-space: nowrap; }
+td.long { white-space: normal; min-width: 16em; }
 th { background: #f2f2f2; }
 img { max-width: 100%; display: block; margin: 1em 0; }
 .warnings li { color: #8a4b00; }
@@ -509,8 +510,10 @@ def render_html(blocks):
         elif kind == "table":
             headers, rows = block[1], block[2]
             head = "".join(f"<th>{e(h)}</th>" for h in headers) if any(headers) else ""
-            body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>"
-                           for row in rows)
+            # numbers stay on one line; prose (a claim's verdict, a reason) wraps
+            body = "".join("<tr>" + "".join(
+                ('<td class="long">' if len(str(c)) > 60 else "<td>") + f"{e(c)}</td>"
+                for c in row) + "</tr>" for row in rows)
             out.append(f"<table>{'<tr>' + head + '</tr>' if head else ''}{body}</table>")
         elif kind == "image":
             data = base64.b64encode(Path(block[2]).read_bytes()).decode("ascii")
