@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <random>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -66,9 +67,12 @@ server_process server_process::start(const server_spec& spec, const server_start
   for (int attempt = 1; attempt <= std::max(1, options.attempts); ++attempt) {
     server_process server;
     placeholders values = options.values;
-    values.port = pick_free_port(values.host);
-    const auto argv = render_argv(spec, values);
+    static std::mt19937 draw{std::random_device{}()};
+    values.port = options.command_prefix.empty() ? pick_free_port(values.host)
+                                                 : std::uniform_int_distribution<int>(20000, 39999)(draw);
+    auto argv = render_argv(spec, values);
     server.command_ = join_argv(argv);
+    argv.insert(argv.begin(), options.command_prefix.begin(), options.command_prefix.end());
     server.stdout_path_ = options.stdout_path;
     server.stderr_path_ = options.stderr_path;
     spawn_options so;

@@ -27,6 +27,10 @@ struct server_start_options {
   std::vector<std::pair<std::string, std::string>> env;
   std::chrono::milliseconds ready_timeout{30000};
   int attempts = 3;  // a port taken between pick and bind makes the server exit: try another
+  // Runs the command on another host (harness/hosts/on_host --hosts FILE NAME --). A port
+  // there cannot be tried from here, so it is drawn from 20000-39999 (a taken one makes the
+  // server exit, and the next attempt draws another).
+  std::vector<std::string> command_prefix;
 };
 
 // Why a start failed. `exited`: the server exited before it was ready (its stderr tail is in

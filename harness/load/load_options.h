@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 #include <string>
 
 namespace lab::load {
@@ -21,8 +22,13 @@ struct target_url {
 };
 
 // Parses http://host[:port][/path][?query]. Only loopback hosts are accepted: 127.0.0.0/8,
-// ::1 (written [::1]) and localhost (connected to as 127.0.0.1). Throws std::invalid_argument.
-target_url parse_target_url(const std::string& url);
+// ::1 (written [::1]) and localhost (connected to as 127.0.0.1), and the addresses in `allowed`
+// (the hosts of a --hosts file). Throws std::invalid_argument.
+target_url parse_target_url(const std::string& url, const std::vector<std::string>& allowed = {});
+
+// The "address" of every host in a hosts file (docs/several-machines.md): targets lab_load may
+// load besides loopback. Throws std::invalid_argument if the file is unreadable or malformed.
+std::vector<std::string> hosts_file_addresses(const std::string& path);
 
 enum class load_mode { open, closed };
 enum class arrival_process { uniform, exponential };
@@ -41,6 +47,7 @@ struct raw_load_options {
   double warmup_s = 0;
   double spin_us = 100;
   std::string json_path;
+  std::string hosts_file;  // --hosts: a hosts file whose addresses may be loaded too
 };
 
 struct load_options {

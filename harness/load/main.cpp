@@ -94,6 +94,8 @@ int run_command(int argc, char** argv) {
   app.add_option("--seed", raw.seed, "seed of the Poisson arrivals (default 1)");
   app.add_option("--json", raw.json_path, "write the result as JSON to this file");
   app.add_option("--warmup", raw.warmup_s, "seconds of load before the measured window");
+  app.add_option("--hosts", raw.hosts_file,
+                 "a hosts file (docs/several-machines.md): its hosts' addresses may be loaded too");
   app.add_option("--spin-us", raw.spin_us,
                  "open loop: poll instead of sleeping when the next send is due within this "
                  "many microseconds (default 100; 0: always sleep)");

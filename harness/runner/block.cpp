@@ -339,21 +339,29 @@ class block_runner::session {
       downstream_sampler.emplace(downstream_->pid());
       downstream_sampler->start();
     }
-    group_sampler sampler(server_->pid());
-    sampler.start();
     // The machine and the server's logs around the load: steal, other processes, GC pauses.
     measurement_noise_probe noise(server_->process().stderr_path());
     std::optional<canary_run> finished;
     std::string failure;
-    try {
-      // The canary joins once the generator's connections are established (~20 % into the
-      // run) and waits for answers until it ends: it catches connections the server never
-      // serves, which no generator counts as errors.
-      finished = run_with_canary(*generator, request, settings().launch.host, server_->port(), sc.path);
-    } catch (const std::exception& e) {
-      failure = e.what();
+    auto load = [&] {
+      try {
+        // The canary joins once the generator's connections are established (~20 % into the
+        // run) and waits for answers until it ends: it catches connections the server never
+        // serves, which no generator counts as errors.
+        finished = run_with_canary(*generator, request, settings().launch.host, server_->port(), sc.path);
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+    };
+    std::vector<timed_sample> samples;
+    if (settings().sample_server) {
+      samples = settings().sample_server(server_->process(), load);
+    } else {
+      group_sampler sampler(server_->pid());
+      sampler.start();
+      load();
+      samples = sampler.stop();
     }
-    auto samples = sampler.stop();
     std::optional<downstream_usage> downstream;
     std::string downstream_failure;
     if (with_downstream) {

@@ -11,6 +11,7 @@
 // measurement. Every result goes to the run_document as it comes. Not thread-safe.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct block_settings {
   std::vector<int> client_cpus;
   load_generator* wrk = nullptr;      // closed loop, primer, warm-ups, capacity probes
   load_generator* lab_load = nullptr; // open loop (and closed-loop scenarios that ask for it)
+  // --hosts: samples the server's process group on its own host while `load` runs
+  // (harness/hosts/remote_sampler.h); unset: a group_sampler here.
+  std::function<std::vector<timed_sample>(server_process&, const std::function<void()>& load)> sample_server;
 };
 
 // The request a scenario's level makes (pure; tests check it).

@@ -39,6 +39,8 @@ running_downstream running_downstream::start(const downstream_config& config,
   const server_spec spec = downstream_spec(config);
   server_start_options options;
   options.values = placeholders_for(settings, downstream_idle_timeout_s);
+  if (!settings.downstream_host.empty()) options.values.host = settings.downstream_host;
+  options.command_prefix = settings.downstream_prefix;
   options.cpus = cpus;
   std::filesystem::create_directories(settings.logs);
   options.stdout_path = settings.logs / (log_stem + ".stdout");
@@ -48,7 +50,7 @@ running_downstream running_downstream::start(const downstream_config& config,
     throw server_start_error("downstream: " + *why + " (build target downstream)", false);
   running_downstream d;
   d.config_ = config;
-  d.host_ = settings.host;
+  d.host_ = options.values.host;
   d.process_ = server_process::start(spec, options);
   try {
     d.stats();

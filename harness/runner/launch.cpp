@@ -29,6 +29,7 @@ server_start_options start_options_for(const server_spec& spec, const launch_set
     throw std::runtime_error("cannot create a temporary folder under " + settings.tmp_root.string());
   options.values.tmp = pattern;
   options.cpus = settings.cpus;
+  options.command_prefix = settings.server_prefix;
   fs::create_directories(settings.logs);
   options.stdout_path = settings.logs / (log_stem + ".stdout");
   options.stderr_path = settings.logs / (log_stem + ".stderr");

@@ -25,6 +25,10 @@ struct launch_settings {
   // {downstream}: HOST:PORT of a live downstream (downstream.h) for /gateway; empty keeps the
   // registry's default, where nothing listens (/gateway answers 502).
   std::string downstream;
+  // --hosts (harness/hosts): argv prefixes that run the server and the downstream on their
+  // hosts, and the downstream's address there; empty: here, on `host`.
+  std::vector<std::string> server_prefix, downstream_prefix;
+  std::string downstream_host;
 };
 
 // The placeholders of one start (the port is chosen by server_process).

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace lab {
 
 struct load_error : std::runtime_error {
@@ -85,6 +87,10 @@ struct load_result {
   std::optional<uint64_t> connections_opened;
   std::optional<std::filesystem::path> histogram_file;  // absolute; a mergeable histogram
   std::optional<std::string> first_error;  // the generator's description of its first error
+  // --hosts (harness/hosts/multi_host_load.h): each load host's own result, CPU and
+  // client_bound, recorded beside the merged one; how the latencies were merged.
+  nlohmann::json per_host;
+  std::string latency_merge;
 };
 
 class load_generator {

@@ -84,6 +84,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--resume", resume, "Continue an interrupted run folder without redoing finished measurements");
   auto* out_opt = run_cmd->add_option("--out", out, "Folder for run folders (default: <repo>/results)");
   run_cmd->add_option("--host", host, "Loopback address to use")->capture_default_str();
+  std::string hosts_file;
+  run_cmd->add_option("--hosts", hosts_file, "Hosts file: server, downstream and load on other hosts (docs/several-machines.md)");
   run_cmd->add_flag("--no-plot", no_plot, "Do not run scripts/plot.py afterwards");
   run_cmd->add_option("--fingerprint-seconds", run.fingerprint_s,
                       "Machine calibration before the run, recorded in its context (0 skips)")
@@ -125,6 +127,7 @@ int main(int argc, char** argv) {
     run.command = command;
     run.plot = !no_plot;
     run.dry_run = dry_run;
+    if (!hosts_file.empty()) run.hosts = fs::absolute(hosts_file);
     return lab::run_command(run);
   } catch (const std::exception& e) {
     std::cerr << "lab: error: " << e.what() << "\n";

@@ -79,6 +79,7 @@ void add_samples(downstream_usage& usage, const std::vector<timed_sample>& sampl
 }
 
 bool is_client_bound(const flag_inputs& in) {
+  if (in.a_load_host_bound) return true;
   // An open-loop generator that keeps its schedule is not limiting the load even at high CPU;
   // one that falls behind it is, whatever its CPU says.
   if (in.open && in.send_lag_p99_us) return *in.send_lag_p99_us > client_bound_send_lag_p99_us;
@@ -114,6 +115,8 @@ flag_inputs measurement::inputs() const {
   in.starved = starved;
   if (downstream) in.downstream_utilization = downstream->utilization();
   in.noisy_machine = machine && machine->noisy();
+  if (load.per_host.is_array())
+    for (const auto& host : load.per_host) in.a_load_host_bound |= host.value("client_bound", false);
   return in;
 }
 
@@ -180,6 +183,10 @@ json measurement::to_json(const std::filesystem::path& run_folder) const {
   if (load.connections_opened) record["connections_opened"] = *load.connections_opened;
   if (server.gc) record["server_stats"]["gc"] = server.gc->to_json();
   if (machine) record["machine"] = machine->to_json();
+  if (load.per_host.is_array()) {
+    record["load_hosts"] = load.per_host;
+    record["latency_merge"] = load.latency_merge;
+  }
   if (downstream) {
     const auto& d = *downstream;
     const uint64_t requests = gateway_requests();

@@ -92,6 +92,7 @@ struct flag_inputs {
   bool starved = false;
   std::optional<double> downstream_utilization;  // scenarios with a downstream
   bool noisy_machine = false;  // machine_usage::noisy(): steal or other processes (noise.h)
+  bool a_load_host_bound = false;  // --hosts: some load host was client_bound on its own
 };
 // client_bound: open loop with a send-lag report — send lag p99 > 1 ms; otherwise the
 // generator's CPUs >= 90 % busy. errors: any. starved: the canary. overloaded: open loop,

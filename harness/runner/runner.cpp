@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "block.h"
+#include "hosts_run.h"
 #include "lab_load_generator.h"
 #include "process.h"
 #include "progress.h"
@@ -155,6 +156,7 @@ class run_session {
     if (!fs::exists(options.root / "harness" / "runner" / "report.lua"))
       throw std::runtime_error("missing " + (options.root / "harness" / "runner" / "report.lua").string());
     if (needs_lab_load(suite_)) lab_load_.emplace(lab_load_binary(options_));
+    if (!options.hosts.empty()) hosts_.emplace(load_hosts_file(options.hosts), options.root, options.bin);
   }
 
   int run();
@@ -178,6 +180,7 @@ class run_session {
   wrk_generator wrk_;
   std::optional<lab_load_generator> lab_load_;
   launch_settings launch_;
+  std::optional<hosts_run> hosts_;  // --hosts: the blocks run on the hosts (verification here)
   int failures_ = 0;
 };
 
@@ -302,6 +305,7 @@ int run_session::run() {
   settings.client_cpus = layout_.client_cpus;
   settings.wrk = &wrk_;
   settings.lab_load = lab_load_ ? &*lab_load_ : nullptr;
+  if (hosts_) hosts_->apply(settings);
   block_runner blocks(settings, doc_, progress_);
   for (const auto& block : left) failures_ += blocks.run(spec(block.server), block);
 
@@ -568,6 +572,10 @@ int run_command(const run_options& options) {
                  finished_measurements(doc).size());
   } else {
     s = suite_for_run(options);
+    if (!options.hosts.empty() && s.startup_runs > 0) {
+      std::fprintf(stderr, "lab: --hosts: no cold starts (a start through the transport times the transport)\n");
+      s.startup_runs = 0;
+    }
     layout = options.layout ? *options.layout : default_cpu_layout(online_cpus());
     specs = select_servers(all, options.servers);
     const unsigned long long seed = options.seed ? *options.seed : std::random_device{}();
@@ -593,6 +601,7 @@ int run_command(const run_options& options) {
                    layout.server_cpus.empty() ? 0 : layout.server_cpus.front());
       doc["context"]["fingerprint"] = fingerprint_for_context(layout, options.fingerprint_s);
     }
+    if (!options.hosts.empty()) doc["context"]["hosts"] = load_hosts_file(options.hosts).to_json();
   }
   if (specs.empty()) throw std::runtime_error("no servers selected (see ./lab list)");
   if (needs_lab_load(s)) ensure_lab_load(options);

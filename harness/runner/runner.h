@@ -42,6 +42,7 @@ struct run_options : common_options {
   bool plot = true;
   bool dry_run = false;                       // print the plan and the estimate, start nothing
   double fingerprint_s = 3;  // machine calibration before a new run (context.fingerprint); 0 skips
+  std::filesystem::path hosts;  // --hosts FILE: roles on other hosts (harness/hosts); empty: here
 };
 
 int list_command(const common_options& options);
