@@ -1,7 +1,7 @@
 // The io_uring server as a process: its listening line names the features the probe finds
-// here, and a client that pipelines far more than one connection may hold unread (the 64 KiB
-// inbox, then the multishot receive is cancelled and re-armed) gets every answer, in order,
-// on the multishot path and on the one-shot fallback.
+// here, and a client that pipelines far more than one connection may hold unread while a
+// /sleep runs (the 64 KiB inbox fills, the multishot receive is cancelled, then re-armed) gets
+// every answer, in order, on the multishot path and on the one-shot fallback.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -86,7 +86,8 @@ std::size_t answers_to_a_pipelined_flood(int port, int count, std::string& what)
   }
   timeval limit{.tv_sec = 20, .tv_usec = 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-  std::string requests;
+  // The /sleep first: while it runs, the whole flood arrives and piles up in the inbox.
+  std::string requests = "GET /sleep?ms=300 HTTP/1.1\r\nHost: lab\r\n\r\n";
   for (int i = 0; i < count; ++i) requests += "GET /plaintext HTTP/1.1\r\nHost: lab\r\n\r\n";
   requests += "GET /plaintext HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n";
   std::thread sender([&] {
