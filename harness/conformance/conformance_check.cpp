@@ -5,39 +5,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-#include <regex>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "conformance.h"
-
-namespace {
-
-// Accepts http://HOST:PORT[/] with HOST a loopback IPv4 address or "localhost".
-bool parse_url(const std::string& url, std::string& host, int& port, std::string& error) {
-  static const std::regex pattern(R"(http://([^/:]+):([0-9]{1,5})/?)");
-  std::smatch m;
-  if (!std::regex_match(url, m, pattern)) {
-    error = "--url must look like http://127.0.0.1:8080, got '" + url + "'";
-    return false;
-  }
-  host = m[1];
-  port = std::stoi(m[2]);
-  if (host == "localhost") host = "127.0.0.1";
-  if (!std::regex_match(host, std::regex(R"(127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})"))) {
-    error = "refusing to test '" + host +
-            "': only loopback targets (127.0.0.0/8, localhost) are allowed";
-    return false;
-  }
-  if (port < 1 || port > 65535) {
-    error = "port out of range in '" + url + "'";
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
+#include "loopback_url.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Checks a live server against the lab's service contract "
@@ -74,12 +47,12 @@ int main(int argc, char** argv) {
   }
   lab::conformance_options options;
   std::string error;
-  if (!parse_url(url, options.host, options.port, error)) {
+  if (!lab::parse_loopback_url(url, options.host, options.port, error)) {
     std::cerr << "conformance_check: " << error << "\n";
     return 2;
   }
   if (!downstream.empty() &&
-      !parse_url("http://" + downstream, options.downstream_host, options.downstream_port, error)) {
+      !lab::parse_loopback_url("http://" + downstream, options.downstream_host, options.downstream_port, error)) {
     std::cerr << "conformance_check: --downstream: " << error << "\n";
     return 2;
   }
