@@ -245,8 +245,9 @@ def make_handler(downstream):
     return handle
 
 
-async def serve(sock, options):
-    """Serves on `sock` until SIGINT or SIGTERM, then closes every connection."""
+async def serve(sock, options, on_ready=lambda: None):
+    """Serves on `sock` until SIGINT or SIGTERM, then closes every connection. `on_ready` runs
+    once the signal handlers are in place (a SIGTERM before that would kill the process)."""
     downstream = None
     if options.downstream:
         downstream = Downstream(options.downstream, options.downstream_pool)
@@ -265,6 +266,7 @@ async def serve(sock, options):
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    on_ready()
     await stop.wait()
     await runner.cleanup()
     if downstream:
@@ -339,10 +341,12 @@ def main(argv):
     for sock in sockets[1:]:
         sock.close()
 
-    # "threads" as every server says it (the harness reads this line): here, processes.
-    print(f"listening on {host}:{port} (event_loop, {processes} threads)", flush=True)
+    def say_listening():
+        # "threads" as every server says it (the harness reads this line): here, processes.
+        print(f"listening on {host}:{port} (event_loop, {processes} threads)", flush=True)
+
     uvloop.install()
-    asyncio.run(serve(sockets[0], options))
+    asyncio.run(serve(sockets[0], options, say_listening))
     # Stopped by SIGINT/SIGTERM: stop the other processes too (a terminal's SIGINT reached
     # them already; a second one is harmless) and wait for them.
     status = 0
