@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -52,6 +53,27 @@ TEST(parse_target_url, refuses_non_loopback_hosts) {
     EXPECT_NE(error_of([&] { parse_target_url(url); }).find("non-loopback"), std::string::npos)
         << url;
   }
+}
+
+TEST(parse_target_url, allows_the_hosts_of_a_hosts_file_and_nothing_else) {
+  const std::string file = ::testing::TempDir() + "lab_load_hosts.json";
+  {
+    std::ofstream out(file);
+    out << R"({"hosts": [{"name": "srv", "transport": "ssh:u@h", "address": "10.213.0.10"}],
+              "roles": {"server": "srv", "load": ["srv"]}})";
+  }
+  const auto allowed = hosts_file_addresses(file);
+  EXPECT_EQ(allowed, std::vector<std::string>{"10.213.0.10"});
+  EXPECT_EQ(parse_target_url("http://10.213.0.10:8080/plaintext", allowed).address, "10.213.0.10");
+  EXPECT_NE(error_of([&] { parse_target_url("http://10.213.0.11:8080/", allowed); }).find("--hosts"),
+            std::string::npos);
+  raw_load_options raw = open_raw();
+  raw.url = "http://10.213.0.10:8080/plaintext";
+  EXPECT_NE(error_of([&] { make_load_options(raw); }).find("non-loopback"), std::string::npos);
+  raw.hosts_file = file;
+  EXPECT_EQ(make_load_options(raw).url.address, "10.213.0.10");
+  raw.hosts_file = file + ".missing";
+  EXPECT_NE(error_of([&] { make_load_options(raw); }).find("cannot read"), std::string::npos);
 }
 
 TEST(parse_target_url, rejects_malformed_urls) {
