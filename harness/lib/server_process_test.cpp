@@ -132,5 +132,45 @@ TEST(server_process, unclean_exits_are_not_clean) {
   }
 }
 
+// A port taken between the pick and the server's bind: the server exits, and start() tries
+// another port. The stand-in fails its first start as a server whose port is in use would, and
+// notes every port it was given.
+TEST(server_process, a_port_in_use_makes_start_try_another) {
+  temp_dir dir;
+  const fs::path tried = dir.path / "tried.txt";
+  server_spec spec;
+  spec.name = "port_taken_once";
+  spec.start = {"/usr/bin/python3", "-c",
+                "import os, signal, socket, sys, time\n"
+                "signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\n"
+                "port, tried = int(sys.argv[1]), sys.argv[2]\n"
+                "first = not os.path.exists(tried)\n"
+                "open(tried, 'a').write(f'{port}\\n')\n"
+                "if first: sys.exit('bind 127.0.0.1:%d: Address already in use' % port)\n"
+                "s = socket.socket(); s.bind(('127.0.0.1', port)); s.listen(16)\n"
+                "print(f'listening on 127.0.0.1:{port} (stand_in)', flush=True)\n"
+                "while True: time.sleep(0.05)\n",
+                "{port}", tried.string()};
+  auto options = options_in(dir);
+  options.attempts = 1;
+  try {
+    server_process::start(spec, options);
+    FAIL() << "a server that could not bind counted as ready";
+  } catch (const server_start_error& e) {
+    EXPECT_TRUE(e.exited);
+    EXPECT_NE(std::string(e.what()).find("Address already in use"), std::string::npos) << e.what();
+  }
+  fs::remove(tried);
+  options.attempts = 3;
+  auto server = server_process::start(spec, options);
+  std::ifstream in(tried);
+  int first = 0, second = 0;
+  in >> first >> second;
+  EXPECT_NE(first, 0);
+  EXPECT_EQ(second, server.port()) << "the second attempt is the one that runs";
+  EXPECT_NE(first, second) << "another port was chosen";
+  EXPECT_TRUE(server.stop(5s).clean());
+}
+
 }  // namespace
 }  // namespace lab
