@@ -309,7 +309,7 @@ TEST(RunnerHarness, EndToEndOneSecondSuiteOnTwoServers) {
   auto out = temp_dir("run");
   auto harness = start_harness({"run", "--suite", "harness/suites/e2e.json", "--servers",
                                 "event_loop,thread_pool", "--duration", "1", "--seed", "7",
-                                "--no-plot", "--out", out.string()},
+                                "--fingerprint-seconds", "1", "--no-plot", "--out", out.string()},
                                out / "harness.log");
   auto status = harness.wait_for(std::chrono::seconds(180));
   ASSERT_TRUE(status.has_value()) << "harness did not finish in 180 s";
@@ -323,6 +323,9 @@ TEST(RunnerHarness, EndToEndOneSecondSuiteOnTwoServers) {
   EXPECT_EQ(lab::validate_service_results(doc), std::vector<std::string>{});
   EXPECT_TRUE(doc["complete"].get<bool>());
   EXPECT_EQ(doc["context"]["seed"], 7);
+  // issue 14: the machine fingerprint in the context (docs/numbers-that-travel.md)
+  ASSERT_TRUE(doc["context"].contains("fingerprint"));
+  EXPECT_TRUE(doc["context"]["fingerprint"].contains("figures")) << doc["context"]["fingerprint"].dump();
   EXPECT_EQ(doc["suite"]["name"], "e2e");
   ASSERT_EQ(doc["servers"].size(), 2u);
   for (const auto& s : doc["servers"]) EXPECT_EQ(s["status"], "ok") << s.dump();
@@ -342,6 +345,11 @@ TEST(RunnerHarness, EndToEndOneSecondSuiteOnTwoServers) {
     EXPECT_GT(m["server_stats"]["cpu_us_per_request"].get<double>(), 0);
     EXPECT_GE(m["server_stats"]["rss_samples"].size(), 5u);  // 100 ms sampling over 1 s
     EXPECT_GT(m["client"]["cpu_s"].get<double>(), 0);
+    // issue 14: what the machine did meanwhile, and the server's page faults (no GC: C++)
+    EXPECT_GE(m["machine"]["cpu_busy_s"].get<double>(), 0);
+    EXPECT_GE(m["machine"]["foreign_fraction"].get<double>(), 0);
+    EXPECT_TRUE(m["server_stats"]["minor_faults"].is_number());
+    EXPECT_FALSE(m["server_stats"].contains("gc"));
     EXPECT_LE(m["latency_us"]["p99"].get<double>(), m["latency_us"]["max"].get<double>());
     if (m["scenario"] == "sleep") {
       // 8 connections each waiting 10 ms: at most 800 requests/s, latency at least 10 ms.
