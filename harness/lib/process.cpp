@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <signal.h>
@@ -86,6 +87,56 @@ bool has_exited(pid_t pid, bool block) {
 
 }  // namespace
 
+// Copies a child's stdout from a pipe into its file, keeping the first `cap` bytes, then a
+// line saying the rest was dropped; keeps reading until every writer has closed the pipe (the
+// child's whole group has exited) or the owner stops it.
+class output_pump {
+ public:
+  output_pump(int pipe_fd, const std::string& path, size_t cap)
+      : pipe_fd_(pipe_fd), cap_(cap) {
+    file_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~output_pump() {
+    // The child is reaped by now; what it left in the pipe is read for a moment longer
+    // (a process outside its group may still hold the pipe: do not wait for it).
+    for (int i = 0; i < 20 && !done_.load(); ++i) std::this_thread::sleep_for(10ms);
+    stop_.store(true);
+    thread_.join();
+    ::close(pipe_fd_);
+    if (file_fd_ >= 0) ::close(file_fd_);
+  }
+
+ private:
+  void run() {
+    char buffer[65536];
+    size_t kept = 0;
+    bool noted = false;
+    while (!stop_.load()) {
+      pollfd p{pipe_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      ssize_t n = ::read(pipe_fd_, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      const size_t keep = std::min(static_cast<size_t>(n), cap_ - kept);
+      if (keep > 0 && file_fd_ >= 0) (void)!::write(file_fd_, buffer, keep);
+      kept += keep;
+      if (kept == cap_ && !noted && file_fd_ >= 0) {
+        const std::string note = "\n[lab: output capped at " + std::to_string(cap_) +
+                                 " bytes; the rest was dropped]\n";
+        (void)!::write(file_fd_, note.data(), note.size());
+        noted = true;
+      }
+    }
+    done_.store(true);
+  }
+  int pipe_fd_, file_fd_ = -1;
+  size_t cap_;
+  std::atomic<bool> stop_{false}, done_{false};
+  std::thread thread_;
+};
+
+
 child_process child_process::spawn(const std::vector<std::string>& argv,
                                    const spawn_options& options) {
   if (argv.empty() || argv.front().empty()) throw std::runtime_error("spawn: empty argv");
@@ -125,6 +176,15 @@ child_process child_process::spawn(const std::vector<std::string>& argv,
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0)
     throw std::runtime_error(std::string("spawn: pipe2: ") + std::strerror(errno));
+  // Capped stdout: the child writes into a pipe that an output_pump empties into the file.
+  int out_pipe[2] = {-1, -1};
+  const bool capped = options.max_stdout_bytes > 0 && !options.stdout_path.empty();
+  if (capped && ::pipe2(out_pipe, O_CLOEXEC) != 0) {
+    int err = errno;
+    ::close(report[0]);
+    ::close(report[1]);
+    throw std::runtime_error(std::string("spawn: pipe2: ") + std::strerror(err));
+  }
 
   pid_t pid = ::fork();
   if (pid < 0) {
@@ -156,7 +216,7 @@ child_process child_process::spawn(const std::vector<std::string>& argv,
     if (pin && ::sched_setaffinity(0, sizeof cpus, &cpus) != 0) die(2);
     if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) die(3);
     int in = ::open("/dev/null", O_RDONLY);
-    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int out = capped ? out_pipe[1] : ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (in < 0 || out < 0 || err < 0) die(4);
     if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) die(4);
@@ -166,6 +226,11 @@ child_process child_process::spawn(const std::vector<std::string>& argv,
   // Parent. setpgid here too, so the group exists before anyone signals it.
   ::setpgid(pid, pid);
   ::close(report[1]);
+  std::shared_ptr<output_pump> pump;
+  if (capped) {
+    ::close(out_pipe[1]);
+    pump = std::make_shared<output_pump>(out_pipe[0], out_path, options.max_stdout_bytes);
+  }
   int payload[2] = {0, 0};
   ssize_t n;
   do {
@@ -190,22 +255,30 @@ child_process child_process::spawn(const std::vector<std::string>& argv,
   register_child(pid);
   child_process child;
   child.pid_ = pid;
+  child.pump_ = std::move(pump);
   return child;
 }
 
 child_process::child_process(child_process&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)), status_(std::exchange(other.status_, std::nullopt)) {}
+    : pid_(std::exchange(other.pid_, -1)),
+      status_(std::exchange(other.status_, std::nullopt)),
+      pump_(std::move(other.pump_)) {}
 
 child_process& child_process::operator=(child_process&& other) noexcept {
   if (this != &other) {
     stop();
+    pump_.reset();
     pid_ = std::exchange(other.pid_, -1);
     status_ = std::exchange(other.status_, std::nullopt);
+    pump_ = std::move(other.pump_);
   }
   return *this;
 }
 
-child_process::~child_process() { stop(); }
+child_process::~child_process() {
+  stop();
+  pump_.reset();  // after the child: it empties the pipe the child wrote into
+}
 
 void child_process::reaped(int status) {
   status_ = status;

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -24,7 +25,13 @@ struct spawn_options {
   // is SIGKILLed by a ctest timeout). Linux ties this to the *thread* that spawned the child,
   // so spawn from a thread that outlives the child, or turn it off.
   bool die_with_parent = true;
+  // > 0: stdout goes through a pipe to stdout_path, of which only the first max_stdout_bytes
+  // are kept (then one line saying so); the rest is read and dropped, so a child that floods
+  // its stdout neither fills the disk nor blocks on a full pipe. 0: stdout_path directly.
+  size_t max_stdout_bytes = 0;
 };
+
+class output_pump;  // process.cpp: the thread behind max_stdout_bytes
 
 class child_process {
  public:
@@ -54,6 +61,7 @@ class child_process {
   void reaped(int status);
   pid_t pid_ = -1;              // -1: no child (moved-from or default)
   std::optional<int> status_;   // raw wait status once reaped
+  std::shared_ptr<output_pump> pump_;  // set when max_stdout_bytes > 0; ends after the child
 };
 
 // SIGINT/SIGTERM and atexit: SIGKILL every live child group, then re-raise the signal.

@@ -285,5 +285,27 @@ TEST(process, child_dies_with_a_sigkilled_parent) {
   fs::remove_all(dir);
 }
 
+// A child that floods its stdout: the file keeps the first max_stdout_bytes and a note, the
+// child is never blocked by a full pipe, and its exit is seen as usual.
+TEST(process, capped_stdout_keeps_the_head_and_never_blocks_the_child) {
+  char pattern[] = "/tmp/lab-process-cap-XXXXXX";
+  const fs::path dir = ::mkdtemp(pattern);
+  spawn_options options;
+  options.stdout_path = dir / "out.txt";
+  options.max_stdout_bytes = 100000;
+  auto child = child_process::spawn(
+      {"sh", "-c", "echo first line; head -c 20000000 /dev/zero | tr '\\0' x; echo; exit 3"},
+      options);
+  auto status = child.wait_for(20s);
+  ASSERT_TRUE(status.has_value()) << "a child flooding a capped stdout was blocked";
+  EXPECT_EQ(child.describe_exit(), "exited with 3");
+  child = child_process();  // the pump finishes with the child
+  const std::string text = tail_file(options.stdout_path, 1000000);
+  EXPECT_EQ(text.rfind("first line\n", 0), 0u);
+  EXPECT_NE(text.find("[lab: output capped at 100000 bytes; the rest was dropped]"), std::string::npos);
+  EXPECT_LT(text.size(), 100200u);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace lab

@@ -80,6 +80,7 @@ server_process server_process::start(const server_spec& spec, const server_start
     so.cpus = options.cpus;
     so.env = options.env;
     so.stdout_path = options.stdout_path;
+    so.max_stdout_bytes = options.max_stdout_bytes;
     so.stderr_path = options.stderr_path;
     try {
       server.child_ = child_process::spawn(argv, so);

@@ -27,6 +27,9 @@ struct server_start_options {
   std::vector<std::pair<std::string, std::string>> env;
   std::chrono::milliseconds ready_timeout{30000};
   int attempts = 3;  // a port taken between pick and bind makes the server exit: try another
+  // A server that floods its stdout keeps only this much of it (process.h, max_stdout_bytes):
+  // the run goes on, the disk does not fill.
+  size_t max_stdout_bytes = 64u << 20;
   // Runs the command on another host (harness/hosts/on_host --hosts FILE NAME --). A port
   // there cannot be tried from here, so it is drawn from 20000-39999 (a taken one makes the
   // server exit, and the next attempt draws another).

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 namespace lab {
 namespace {
@@ -169,6 +170,24 @@ TEST(server_process, a_port_in_use_makes_start_try_another) {
   EXPECT_NE(first, 0);
   EXPECT_EQ(second, server.port()) << "the second attempt is the one that runs";
   EXPECT_NE(first, second) << "another port was chosen";
+  EXPECT_TRUE(server.stop(5s).clean());
+}
+
+// A server that floods its stdout once it is ready: its log is capped and it keeps running.
+TEST(server_process, a_server_flooding_stdout_is_capped_and_keeps_running) {
+  temp_dir dir;
+  server_spec spec = python_server("listening on 127.0.0.1:{port} (stand_in)", 0);
+  std::string& code = spec.start[2];
+  code.replace(code.rfind("while True: time.sleep(0.05)\n"), std::string::npos,
+               "while True: sys.stdout.write('x' * 65536)\n");
+  auto options = options_in(dir);
+  options.max_stdout_bytes = 1 << 20;
+  auto server = server_process::start(spec, options);
+  std::this_thread::sleep_for(1s);
+  EXPECT_TRUE(server.running());
+  const auto size = fs::file_size(dir.path / "stdout.txt");
+  EXPECT_GE(size, 1u << 20);
+  EXPECT_LT(size, (1u << 20) + 200);
   EXPECT_TRUE(server.stop(5s).clean());
 }
 
