@@ -46,6 +46,11 @@ nlohmann::json load_results(const std::filesystem::path& file) {
     throw results_error(file.string() + " is not valid JSON: " + e.what());
   }
   const int version = doc.is_object() ? doc.value("schema_version", 0) : 0;
+  if (version > results_schema_version)
+    throw results_error(file.string() + " was written by a newer lab (schema_version " +
+                        std::to_string(version) + "; this build reads 1 and " +
+                        std::to_string(results_schema_version) +
+                        "): update the lab to resume or read it; the file is left as it is");
   if (version != 1 && version != results_schema_version)
     throw results_error(file.string() + ": schema_version " + std::to_string(version) +
                         " is neither 1 nor " + std::to_string(results_schema_version));

@@ -61,6 +61,30 @@ TEST(RunnerResults, AtomicRewriteLeavesValidJson) {
   std::filesystem::remove_all(dir);
 }
 
+// A results folder from a newer lab: refused with a sentence that says so, and not touched
+// (a resume must never rewrite what it cannot read).
+TEST(RunnerResults, NewerSchemaIsRefusedClearlyAndLeftAsItIs) {
+  auto dir = temp_dir("newer");
+  auto file = dir / "results.json";
+  json doc = minimal_doc();
+  doc["schema_version"] = lab::results_schema_version + 1;
+  doc["from_the_future"] = "kept";
+  lab::write_json_atomically(file, doc);
+  std::ifstream before_in(file);
+  const std::string before((std::istreambuf_iterator<char>(before_in)), {});
+  try {
+    lab::load_results(file);
+    FAIL() << "a newer schema was read";
+  } catch (const lab::results_error& e) {
+    EXPECT_NE(std::string(e.what()).find("written by a newer lab"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << e.what();
+  }
+  std::ifstream after_in(file);
+  const std::string after((std::istreambuf_iterator<char>(after_in)), {});
+  EXPECT_EQ(before, after);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(RunnerResults, SchemaValidation) {
   json doc = minimal_doc();
   doc["servers"].push_back({{"name", "a"}, {"model", "event_loop"}, {"language", "cpp"},
