@@ -31,6 +31,28 @@ double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
+// The calling thread's CPU time. Single-thread figures are timed by it, not by the wall
+// clock: while another process holds this CPU the thread does not run and its CPU time does
+// not advance, so a busy machine inflates the figures far less (the noise it leaves is
+// cache pollution and steal; the context switch, which needs two threads, stays on the wall
+// clock).
+double thread_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// A slice ends after `slice_s` of CPU time, or after 4 × slice_s of wall time on a machine so
+// busy that the thread gets less than a quarter of its CPU (the figure, ops per CPU second,
+// stays valid; the run stays within its budget).
+struct slice_timer {
+  explicit slice_timer(double slice_s) : slice_s_(slice_s), cpu0_(thread_cpu_s()), wall0_(clock_type::now()) {}
+  double cpu_s() const { return thread_cpu_s() - cpu0_; }
+  bool done(double cpu_s) const { return cpu_s >= slice_s_ || seconds_since(wall0_) >= 4 * slice_s_; }
+  double slice_s_, cpu0_;
+  clock_type::time_point wall0_;
+};
+
 // Keeps a value alive so the compiler cannot drop the loop that made it.
 template <typename T>
 void keep(T const& value) {
@@ -67,13 +89,13 @@ template <typename Step>
 double ns_per_op(double slice_s, uint64_t chunk, Step&& step) {
   step(chunk);  // warm: code, data and the branch predictor
   uint64_t ops = 0;
-  auto t0 = clock_type::now();
+  const slice_timer timer(slice_s);
   double elapsed = 0;
   do {
     step(chunk);
     ops += chunk;
-    elapsed = seconds_since(t0);
-  } while (elapsed < slice_s);
+    elapsed = timer.cpu_s();
+  } while (!timer.done(elapsed));
   return elapsed * 1e9 / static_cast<double>(ops);
 }
 
@@ -189,7 +211,7 @@ class chase_buffer {
 double measure_read_gbps(const std::vector<uint64_t>& buffer, double slice_s) {
   const size_t words = buffer.size();
   uint64_t passes = 0;
-  auto t0 = clock_type::now();
+  const slice_timer timer(slice_s);
   double elapsed = 0;
   uint64_t sum = 0;
   do {
@@ -203,8 +225,8 @@ double measure_read_gbps(const std::vector<uint64_t>& buffer, double slice_s) {
     sum += a + b + c + d;
     keep(sum);
     ++passes;
-    elapsed = seconds_since(t0);
-  } while (elapsed < slice_s);
+    elapsed = timer.cpu_s();
+  } while (!timer.done(elapsed));
   return static_cast<double>(passes * words * sizeof(uint64_t)) / elapsed / 1e9;
 }
 
@@ -212,15 +234,15 @@ double measure_read_gbps(const std::vector<uint64_t>& buffer, double slice_s) {
 double measure_copy_gbps(std::vector<uint64_t>& buffer, double slice_s) {
   const size_t half = buffer.size() / 2;
   uint64_t passes = 0;
-  auto t0 = clock_type::now();
+  const slice_timer timer(slice_s);
   double elapsed = 0;
   do {
     std::memcpy(buffer.data() + (passes % 2 ? 0 : half), buffer.data() + (passes % 2 ? half : 0),
                 half * sizeof(uint64_t));
     keep(buffer[passes % 2 ? 0 : half]);
     ++passes;
-    elapsed = seconds_since(t0);
-  } while (elapsed < slice_s);
+    elapsed = timer.cpu_s();
+  } while (!timer.done(elapsed));
   return static_cast<double>(passes * half * sizeof(uint64_t)) / elapsed / 1e9;
 }
 
