@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "attacks.h"
 #include "hostile.h"
 #include "proc_sampler.h"
 #include "process.h"
@@ -105,6 +106,9 @@ class heavy_server : public testing::TestWithParam<test_case> {};
 
 void run_case(const test_case& param) {
   install_child_cleanup_handlers();
+  // The server inherits this limit: a flood beyond the server's descriptors would test
+  // ulimit -n, not the model.
+  attack::raise_fd_limit(8192);
   const server_spec* spec = nullptr;
   for (const auto& s : servers())
     if (s.name == param.server) spec = &s;
