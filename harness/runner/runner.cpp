@@ -514,6 +514,7 @@ int run_command(const run_options& options) {
   if (!is_loopback_host(options.host))
     throw std::runtime_error("refusing non-loopback host '" + options.host +
                              "': the lab only loads 127.0.0.1");
+  if (!options.hosts.empty()) load_hosts_file(options.hosts);  // a bad hosts file fails first
   auto all = available_specs(options);
 
   if (options.dry_run) {
