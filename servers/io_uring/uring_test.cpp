@@ -27,7 +27,7 @@ struct recorder final : completion {
 #define SKIP_WITHOUT_IO_URING()                                                  \
   if (auto why = io_uring_unavailable_reason()) GTEST_SKIP() << "allowed: " << *why
 
-TEST(uring, probe_reports_what_the_kernel_does) {
+TEST(io_uring_ring, probe_reports_what_the_kernel_does) {
   SKIP_WITHOUT_IO_URING();
   std::string error;
   const auto found = probe_features(error);
@@ -38,7 +38,7 @@ TEST(uring, probe_reports_what_the_kernel_does) {
   EXPECT_NE(text.find(found->multishot_recv ? "multishot recv" : "one-shot recv"), std::string::npos) << text;
 }
 
-TEST(uring, multishot_receive_recycles_ring_mapped_buffers) {
+TEST(io_uring_ring, multishot_receive_recycles_ring_mapped_buffers) {
   SKIP_WITHOUT_IO_URING();
   std::string error;
   const auto found = probe_features(error);
@@ -74,7 +74,7 @@ TEST(uring, multishot_receive_recycles_ring_mapped_buffers) {
   ::close(pair[0]);
 }
 
-TEST(uring, timeout_expires_and_cancel_ends_it_early) {
+TEST(io_uring_ring, timeout_expires_and_cancel_ends_it_early) {
   SKIP_WITHOUT_IO_URING();
   ring r(8, false);
   recorder short_timer, long_timer;
