@@ -20,14 +20,23 @@ void hosts_run::apply(block_settings& settings) {
   launch.downstream_host = layout_.host(downstream).address;
   settings.wrk = wrk_.get();
   if (settings.lab_load) settings.lab_load = lab_load_.get();
-  const auto prefix = launch.server_prefix;
+  // An ssh host's processes are sampled there; local and netns ones are processes of this
+  // machine, sampled here (a null sampler).
+  struct target {
+    std::vector<std::string> prefix;
+    bool remote;
+  };
+  const target server{launch.server_prefix, layout_.server_host().is_ssh()};
+  const target downstream_target{launch.downstream_prefix, layout_.host(downstream).is_ssh()};
   const fs::path logs = launch.logs;
-  const bool remote = layout_.server_host().is_ssh();
-  if (!remote) return;  // local and netns: the server is a process of this machine; sample it here
-  settings.sample_server = [prefix, logs, n = 0](server_process& server,
-                                                 const std::function<void()>& load) mutable {
-    remote_group_sampler sampler(prefix, server.stderr_path(), logs / ("server-samples-" + std::to_string(n++) + ".txt"));
-    return sampler.sample_during(load);
+  settings.remote_sampler = [server, downstream_target, logs, n = 0](server_process& p) mutable
+      -> std::unique_ptr<usage_sampler> {
+    // The downstream is started from {bin}/downstream; anything else is the server.
+    const bool is_downstream = p.command().find("/downstream ") != std::string::npos;
+    const target& t = is_downstream ? downstream_target : server;
+    if (!t.remote) return nullptr;
+    const std::string name = std::string(is_downstream ? "downstream" : "server") + "-samples-" + std::to_string(n++);
+    return std::make_unique<remote_group_sampler>(t.prefix, p.stderr_path(), logs / (name + ".txt"));
   };
 }
 

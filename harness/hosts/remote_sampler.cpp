@@ -92,28 +92,27 @@ int remote_pid_in(const std::string& stderr_text) {
   return std::atoi(stderr_text.c_str() + at + marker.size());
 }
 
-std::vector<timed_sample> remote_group_sampler::sample_during(const std::function<void()>& work) {
-  const int pgid = remote_pid_in(read_all(server_stderr_));
-  if (pgid <= 0) {
-    work();
-    return {};
-  }
+void remote_group_sampler::start() {
+  const int pgid = remote_pid_in(read_all(process_stderr_));
+  if (pgid <= 0) return;
   std::vector<std::string> argv = prefix_;
   argv.insert(argv.end(), {"sh", "-c", remote_sampler_script(), "lab-sampler", std::to_string(pgid), "0.2"});
   spawn_options so;
   so.stdout_path = out_;
   so.stderr_path = out_.string() + ".stderr";
-  std::optional<child_process> child;
   try {
-    child.emplace(child_process::spawn(argv, so));
+    child_.emplace(child_process::spawn(argv, so));
   } catch (const std::exception&) {
-    work();
-    return {};
+    return;
   }
-  wait_for_line(out_, 0, 5s, *child);  // the first sample before the load
-  work();
-  wait_for_line(out_, line_count(out_), 2s, *child);  // and one after it
-  child->stop(1s);
+  wait_for_line(out_, 0, 5s, *child_);  // the first sample before the load
+}
+
+std::vector<timed_sample> remote_group_sampler::stop() {
+  if (!child_) return {};
+  wait_for_line(out_, line_count(out_), 2s, *child_);  // and one after it
+  child_->stop(1s);
+  child_.reset();
   return parse_remote_samples(read_all(out_));
 }
 

@@ -8,10 +8,13 @@
 #pragma once
 
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <vector>
 
+#include <optional>
+
+#include "block.h"
+#include "process.h"
 #include "proc_sampler.h"
 
 namespace lab {
@@ -26,20 +29,23 @@ std::vector<timed_sample> parse_remote_samples(const std::string& text);
 // The last "lab-remote-pid N" in a stderr text: N, or 0.
 int remote_pid_in(const std::string& stderr_text);
 
-class remote_group_sampler {
+class remote_group_sampler : public usage_sampler {
  public:
-  // `prefix` runs a command on the server's host; the server's stderr log holds its pgid;
-  // the samples go to `out`.
-  remote_group_sampler(std::vector<std::string> prefix, std::filesystem::path server_stderr,
+  // `prefix` runs a command on the process's host; its stderr log holds its pgid; the
+  // samples go to `out`.
+  remote_group_sampler(std::vector<std::string> prefix, std::filesystem::path process_stderr,
                        std::filesystem::path out)
-      : prefix_(std::move(prefix)), server_stderr_(std::move(server_stderr)), out_(std::move(out)) {}
-  // Samples while `work` runs: the first sample before it, the last after it. If the group is
-  // unknown or the sampler cannot start, `work` still runs and no samples come back.
-  std::vector<timed_sample> sample_during(const std::function<void()>& work);
+      : prefix_(std::move(prefix)), process_stderr_(std::move(process_stderr)), out_(std::move(out)) {}
+  // Starts the loop there and waits for its first sample (the load comes after it). If the
+  // group is unknown or the loop cannot start, stop() returns no samples.
+  void start() override;
+  // Waits for one more sample (after the load), stops the loop, returns every sample.
+  std::vector<timed_sample> stop() override;
 
  private:
   std::vector<std::string> prefix_;
-  std::filesystem::path server_stderr_, out_;
+  std::filesystem::path process_stderr_, out_;
+  std::optional<child_process> child_;
 };
 
 }  // namespace lab

@@ -329,6 +329,7 @@ class block_runner::session {
     const bool with_downstream = sc.downstream && downstream_;
     std::optional<downstream_stats> downstream_before;
     std::optional<group_sampler> downstream_sampler;
+    std::unique_ptr<usage_sampler> downstream_remote;
     if (with_downstream) {
       try {
         downstream_before = downstream_->stats();
@@ -336,8 +337,10 @@ class block_runner::session {
         record_failed(id, std::string("downstream GET /stats before the measurement: ") + e.what(), false);
         return nullptr;
       }
-      downstream_sampler.emplace(downstream_->pid());
-      downstream_sampler->start();
+      if (settings().remote_sampler) downstream_remote = settings().remote_sampler(downstream_->process());
+      if (downstream_remote) downstream_remote->start();
+      else downstream_sampler.emplace(downstream_->pid());
+      if (downstream_sampler) downstream_sampler->start();
     }
     // The machine and the server's logs around the load: steal, other processes, GC pauses.
     measurement_noise_probe noise(server_->process().stderr_path());
@@ -354,8 +357,12 @@ class block_runner::session {
       }
     };
     std::vector<timed_sample> samples;
-    if (settings().sample_server) {
-      samples = settings().sample_server(server_->process(), load);
+    std::unique_ptr<usage_sampler> remote;
+    if (settings().remote_sampler) remote = settings().remote_sampler(server_->process());
+    if (remote) {
+      remote->start();
+      load();
+      samples = remote->stop();
     } else {
       group_sampler sampler(server_->pid());
       sampler.start();
@@ -365,7 +372,7 @@ class block_runner::session {
     std::optional<downstream_usage> downstream;
     std::string downstream_failure;
     if (with_downstream) {
-      auto downstream_samples = downstream_sampler->stop();
+      auto downstream_samples = downstream_remote ? downstream_remote->stop() : downstream_sampler->stop();
       try {
         const auto after = downstream_->stats();
         downstream_usage u;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "load_generator.h"
 #include "measurement.h"
 #include "plan.h"
+#include "proc_sampler.h"
 #include "progress.h"
 #include "results.h"
 #include "suite.h"
@@ -29,15 +31,22 @@ namespace lab {
 
 inline constexpr int measure_idle_timeout_s = 30;
 
+// Samples a process group between start() and stop() somewhere else than here.
+struct usage_sampler {
+  virtual ~usage_sampler() = default;
+  virtual void start() = 0;
+  virtual std::vector<timed_sample> stop() = 0;
+};
+
 struct block_settings {
   const suite* run_suite = nullptr;
   launch_settings launch;             // host, bin, root, server CPUs, logs, tmp
   std::vector<int> client_cpus;
   load_generator* wrk = nullptr;      // closed loop, primer, warm-ups, capacity probes
   load_generator* lab_load = nullptr; // open loop (and closed-loop scenarios that ask for it)
-  // --hosts: samples the server's process group on its own host while `load` runs
-  // (harness/hosts/remote_sampler.h); unset: a group_sampler here.
-  std::function<std::vector<timed_sample>(server_process&, const std::function<void()>& load)> sample_server;
+  // --hosts: a sampler of a process (the server, the downstream) on its own host
+  // (harness/hosts/remote_sampler.h), or null for one of this machine; unset: group_sampler.
+  std::function<std::unique_ptr<usage_sampler>(server_process&)> remote_sampler;
 };
 
 // The request a scenario's level makes (pure; tests check it).

@@ -55,6 +55,7 @@ class running_downstream {
   const std::string& host() const { return host_; }
   int port() const { return process_.port(); }
   pid_t pid() const { return process_.pid(); }
+  server_process& process() { return process_; }
   bool running() { return !stopped_ && process_.running(); }
   std::string stderr_tail(size_t max_bytes = 800) const { return process_.stderr_tail(max_bytes); }
 
