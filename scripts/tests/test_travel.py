@@ -138,8 +138,11 @@ def test_explain_names_the_figure_that_moved_with_the_point():
     ratios = machine.figure_ratios(fp(**BASE), fp(**dict(BASE, compute_ns=2.1)))
     cause = machine.explain(2.0, "go", False, {}, {}, ratios)
     assert cause.startswith("compute_ns 2.10× slower")
-    # a C++ server looks at syscalls and switches: compute alone does not explain it
+    # a C++ server's candidates are syscalls, switches, compute and copy: compute still fits
     assert machine.explain(2.0, "cpp", False, {}, {}, ratios).startswith("compute_ns")
+    # a figure that moved the other way never explains a slowdown
+    faster = machine.figure_ratios(fp(**BASE), fp(**dict(BASE, compute_ns=0.5)))
+    assert machine.explain(2.0, "go", False, {}, {}, faster) == "unexplained"
     quiet = machine.figure_ratios(fp(**BASE), fp(**BASE))
     assert machine.explain(2.0, "cpp", False, {}, {}, quiet) == "unexplained"
     assert "no fingerprint" in machine.explain(2.0, "go", False, {}, {}, [])
