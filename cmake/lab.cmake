@@ -45,8 +45,12 @@ function(lab_discover_tests target)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
+  # One value per property: gtest_discover_tests flattens the list, so "A=1;B=2" as one
+  # ENVIRONMENT value shifted every later property by one (LABELS, RESOURCE_LOCK and
+  # RUN_SERIAL were silently dropped). Hence LAB_ROOT through ENVIRONMENT_MODIFICATION.
   set(properties TIMEOUT ${ARG_TIMEOUT}
-      ENVIRONMENT "LAB_BIN=${CMAKE_RUNTIME_OUTPUT_DIRECTORY};LAB_ROOT=${PROJECT_SOURCE_DIR}")
+      ENVIRONMENT "LAB_BIN=${CMAKE_RUNTIME_OUTPUT_DIRECTORY}"
+      ENVIRONMENT_MODIFICATION "LAB_ROOT=set:${PROJECT_SOURCE_DIR}")
   if(ARG_LABELS)
     list(APPEND properties LABELS "${ARG_LABELS}")
   endif()
