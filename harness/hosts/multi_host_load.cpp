@@ -93,6 +93,22 @@ multi_host_generator::multi_host_generator(std::string kind, hosts_layout layout
     : kind_(std::move(kind)), layout_(std::move(layout)), root_(std::move(root)), bin_(std::move(bin)),
       remote_dir_("/tmp/lab-load-" + std::to_string(::getpid())) {}
 
+multi_host_generator::~multi_host_generator() {
+  if (!launched_ && !hosts_file_sent_) return;
+  // The reports are in the run folder already; all hosts at once, bounded in time.
+  std::vector<child_process> children;
+  for (const auto& host : layout_.load) {
+    auto argv = layout_.command_prefix(host, root_);
+    argv.insert(argv.end(), {"rm", "-rf", remote_dir_});
+    try {
+      children.push_back(child_process::spawn(argv, spawn_options{}));
+    } catch (const std::exception&) {
+    }
+  }
+  for (auto& child : children)
+    if (!child.wait_for(std::chrono::seconds(20))) child.stop(std::chrono::milliseconds(500));
+}
+
 int multi_host_generator::cpus_of(const std::string& host) {
   for (const auto& [name, n] : cpus_)
     if (name == host) return n;
@@ -149,6 +165,7 @@ std::vector<std::pair<std::string, load_level>> multi_host_generator::launch(con
   load_request bounded = request;
   bounded.duration_s = seconds;
   std::vector<child_process> running;
+  launched_ = true;
   const fs::path console = request.logs / (request.log_stem + "." + kind_ + ".hosts.txt");
   for (const auto& [key, names] : groups) {
     load_level share = request.level;

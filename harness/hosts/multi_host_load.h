@@ -31,6 +31,7 @@ class multi_host_generator : public load_generator {
   // prepare copies them); `report_lua` is wrk's report script.
   multi_host_generator(std::string kind, hosts_layout layout, std::filesystem::path root,
                        std::filesystem::path bin);
+  ~multi_host_generator() override;  // removes its folder on the load hosts it used
   std::string name() const override { return kind_; }
   load_result run(const load_request& request) override;
   void load_only(const load_request& request, double seconds) override;
@@ -57,6 +58,7 @@ class multi_host_generator : public load_generator {
   std::string remote_dir_;
   std::vector<std::pair<std::string, int>> cpus_;
   bool hosts_file_sent_ = false;
+  bool launched_ = false;  // something ran on the load hosts: their remote_dir_ exists
 };
 
 }  // namespace lab
