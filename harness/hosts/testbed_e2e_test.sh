@@ -24,11 +24,9 @@ trap cleanup EXIT
 
 "$TB" up --load-hosts 2 || fail "testbed up"
 "$ROOT/harness/hosts/prepare" "$HOSTS" || fail "hosts prepare"
-run() {
-  "$BIN/lab_harness" run --suite quick --scenarios plaintext --servers event_loop --duration 1 \
-    --repetitions 1 --hosts "$HOSTS" --out "$OUT" "$@"
-}
-run >"$OUT/run.log" 2>&1 || { tail -40 "$OUT/run.log"; fail "run --hosts"; }
+args=(run --suite quick --scenarios plaintext --servers event_loop --duration 1 --repetitions 1
+      --hosts "$HOSTS" --out "$OUT")
+"$BIN/lab_harness" "${args[@]}" >"$OUT/run.log" 2>&1 || { tail -40 "$OUT/run.log"; fail "run --hosts"; }
 folder=$(ls -d "$OUT"/*-quick | head -1)
 /usr/bin/python3 - "$folder" <<'PY' || fail "results check"
 import json, os, sys
@@ -55,15 +53,18 @@ ls "$folder"/*.png >/dev/null 2>&1 || { tail -20 "$folder/plot.log"; fail "no ch
 /usr/bin/python3 "$ROOT/scripts/compare.py" "$folder" "$folder" >"$OUT/compare.txt" 2>&1 || { cat "$OUT/compare.txt"; fail "compare"; }
 
 # Interrupted: kill the harness mid-measurement, then down must leave nothing.
-run --no-plot >"$OUT/run2.log" 2>&1 &
+"$BIN/lab_harness" "${args[@]}" --no-plot >"$OUT/run2.log" 2>&1 &
 pid=$!
-# once the server runs on its host and load hosts are loading it (the primer)
-for _ in $(seq 1 300); do grep -q "primer" "$OUT/run2.log" 2>/dev/null && break; sleep 0.1; done
+# Once the server runs on its host and the load hosts load it (the primer's progress line).
+for _ in $(seq 1 600); do grep -q "event_loop: primer" "$OUT/run2.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "event_loop: primer" "$OUT/run2.log" || { tail -20 "$OUT/run2.log"; kill -KILL "$pid"; fail "second run never reached its primer"; }
 sleep 0.5
+pgrep -f "on_host.*$HOSTS" >/dev/null || fail "nothing ran through the transport when the run was killed"
 kill -KILL "$pid"; wait "$pid" 2>/dev/null
 "$TB" down || fail "testbed down"
 "$TB" down >/dev/null || fail "testbed down twice"
 sleep 1
-left=$(ip netns list | grep '^lab-tb-'; ip -o link show | grep -o 'labtb[^:@]*'; pgrep -af "sshd -f $LAB_TESTBED_DIR|on_host|clush -R exec|10\.213\.0\." | grep -v pgrep)
+left=$(ip netns list | grep '^lab-tb-'; ip -o link show | grep -o 'labtb[^:@]*'
+       pgrep -af "sshd -f $LAB_TESTBED_DIR|on_host|clush -R exec|10\.213\.0\.|$OUT" | grep -v pgrep)
 [[ -z $left ]] || fail "left after down: $left"
 echo "testbed_e2e: ok (run through 2 load hosts, interrupted run cleaned up)"
