@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""./lab claims [RUN_FOLDER...]: a verdict on each of the 12 claims, from your own runs.
+"""./lab claims [RUN_FOLDER...]: a verdict on each of the 14 claims, from your own runs.
 
 Reads the newest run of each kind under results/ and results/published/ (or the folders
 named), and for every claim prints it as quoted with its source, the verdict — supported,

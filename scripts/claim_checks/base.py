@@ -81,7 +81,8 @@ class Part:
 class Verdict:
     claim: "Claim"
     parts: List[Part] = field(default_factory=list)
-    reasons: List[str] = field(default_factory=list)    # NOT_MEASURABLE claims
+    # NOT_MEASURABLE claims: why; measured ones: the scope the verdict covers (claims 13, 14)
+    reasons: List[str] = field(default_factory=list)
     chart: Optional[Callable] = None     # chart(folder, context) -> [paths]; measured claims
     runs: List[str] = field(default_factory=list)       # run folders the verdict read
 

@@ -71,12 +71,15 @@ def test_a_folder_that_is_not_a_run_is_an_error(tmp_path, capsys):
 
 def test_no_runs_every_claim_not_measured_with_its_command(tmp_path):
     verdicts = claim_checks.evaluate_all({})
-    assert [v.claim.number for v in verdicts] == list(range(1, 13))
-    for v in verdicts[:-1]:
+    assert [v.claim.number for v in verdicts] == list(range(1, 15))
+    for v in verdicts:
+        if v.claim.number == 12:
+            continue
         assert v.status == base.NOT_MEASURED, v.claim.number
         assert v.commands() and all(c.startswith("./lab ") for c in v.commands())
-    assert verdicts[-1].status == base.NOT_MEASURABLE
-    assert len(verdicts[-1].reasons) >= 3 and any("Uber" in r for r in verdicts[-1].reasons)
+    assert verdicts[11].status == base.NOT_MEASURABLE
+    assert len(verdicts[11].reasons) >= 3 and any("Uber" in r for r in verdicts[11].reasons)
+    assert verdicts[12].commands() == verdicts[13].commands() == ["./lab run"]
 
 
 def test_cli_writes_claims_md_and_charts(tmp_path, capsys):
@@ -150,6 +153,89 @@ def test_cost_rule_and_noise(tmp_path):
                                     cpu_agg("java_threads", 12)])
     assert verdict_of(11, [run]).status == base.WEAK
 
+
+
+# ---- 13, 14: Rust and Python (issue 17) --------------------------------------------------
+
+FIELD = dict(SERVERS, rust_tokio=("async_task", "rust"), python_asyncio=("event_loop", "python"),
+             coroutine=("coroutine", "cpp"), nginx=("event_loop", "c"))
+
+
+def field_run(folder, cpu, p99=None, rps=None, flags=None, suite="quick"):
+    """A run with /json at 256 and /plaintext at 16 connections: cpu = {server: µs}."""
+    aggregates = []
+    for scenario, path, conns in (("json", "/json", 256), ("plaintext", "/plaintext", 16)):
+        for server, us in cpu.items():
+            aggregates.append(agg(server, scenario, path, conns, (rps or {}).get(server, 40000),
+                                  (flags or {}).get(server, ()), cpu_us_per_request=stat(us),
+                                  latency_p99_us=stat((p99 or {}).get(server, 2000))))
+    return write_service(folder, suite, FIELD, aggregates=aggregates)
+
+
+def test_rust_within_the_margin_of_the_best(tmp_path):
+    # the best C++ (coroutine, 10 µs) beats Go (14 µs); nginx (c) is a ceiling, not a rival
+    cpu = {"rust_tokio": 11, "coroutine": 10, "event_loop": 13, "go_nethttp": 14, "nginx": 3}
+    v = verdict_of(13, [field_run(tmp_path / "20260101T000000Z-quick", cpu)])
+    assert v.status == base.SUPPORTED, v.summary()
+    assert "1.10×" in v.parts[0].detail and "≤ 1.2×" in v.parts[0].detail
+    assert any(f.label.startswith("coroutine (best C++)") for f in v.parts[0].figures)
+    assert v.reasons and "equal load" in v.reasons[0]
+    (tmp_path / "out").mkdir(exist_ok=True)
+    v.chart(tmp_path / "out", {"suite": "claims"})
+    assert (tmp_path / "out" / "claim13_rust.png").exists()
+    # 1.5× the best CPU and 3× its p99: not supported
+    cpu["rust_tokio"] = 15
+    run = field_run(tmp_path / "20260101T000001Z-quick", cpu,
+                    p99={"rust_tokio": 6000})
+    v = verdict_of(13, [run])
+    assert [p.status for p in v.parts] == [base.NOT_SUPPORTED, base.NOT_SUPPORTED]
+    # client-bound does not weaken CPU per request, but it does weaken the p99
+    run = field_run(tmp_path / "20260101T000002Z-quick", dict(cpu, rust_tokio=11),
+                    flags={"rust_tokio": ["client_bound"]})
+    v = verdict_of(13, [run])
+    assert v.parts[0].status == base.SUPPORTED and not v.parts[0].weak
+    assert v.parts[1].weak and v.status == base.WEAK
+
+
+def test_python_too_slow_against_go_and_node(tmp_path):
+    cpu = {"python_asyncio": 60, "go_nethttp": 15, "node_http": 30, "event_loop": 10}
+    rps = {"python_asyncio": 9000, "go_nethttp": 40000, "node_http": 20000}
+    v = verdict_of(14, [field_run(tmp_path / "20260101T000000Z-quick", cpu, rps=rps)])
+    assert v.status == base.SUPPORTED, v.summary()
+    assert "4.00×" in v.parts[0].detail and "2.00× Node.js's" in v.parts[0].detail
+    assert "0.23×" in v.parts[1].detail
+    assert "systems programming" in v.reasons[0]
+    (tmp_path / "out").mkdir(exist_ok=True)
+    v.chart(tmp_path / "out", {"suite": "claims"})
+    assert (tmp_path / "out" / "claim14_python.png").exists()
+    cpu["python_asyncio"] = 25
+    rps["python_asyncio"] = 32000
+    v = verdict_of(14, [field_run(tmp_path / "20260101T000001Z-quick", cpu, rps=rps)])
+    assert v.status == base.NOT_SUPPORTED, v.summary()
+    v = verdict_of(14, [field_run(tmp_path / "20260101T000002Z-quick", cpu, rps=rps,
+                                  flags={"go_nethttp": ["noisy"]})])
+    assert v.status == base.WEAK
+
+
+def test_field_not_measured_yet_names_the_run_command(tmp_path):
+    # a run without the new servers, and one that lists rust_tokio as skipped with a reason
+    run = write_service(tmp_path / "20260101T000000Z-quick", "quick", SERVERS, aggregates=[
+        agg("go_nethttp", "json", "/json", 256, 40000, cpu_us_per_request=stat(15))])
+    for number in (13, 14):
+        v = verdict_of(number, [run])
+        assert v.status == base.NOT_MEASURED and v.commands() == ["./lab run"]
+    data = json.loads((run / "results.json").read_text())
+    data["servers"].append({"name": "rust_tokio", "model": "async_task", "language": "rust",
+                            "status": "skipped", "reason": "cargo is not installed"})
+    (run / "results.json").write_text(json.dumps(data))
+    v = verdict_of(13, [run])
+    assert v.status == base.NOT_MEASURED
+    assert "rust_tokio was skipped" in v.parts[0].detail and "cargo" in v.parts[0].detail
+    # the newest run with the server wins over a newer run without it
+    older = field_run(tmp_path / "20251231T000000Z-full",
+                      {"rust_tokio": 11, "go_nethttp": 14, "coroutine": 10}, suite="full")
+    v = verdict_of(13, [run, older])
+    assert v.status == base.SUPPORTED and v.runs == [older.name]
 
 def test_warmup_curve_from_lab_load_reports(tmp_path):
     folder = tmp_path / "20260101T000000Z-warmup"
