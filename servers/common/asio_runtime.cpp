@@ -113,6 +113,23 @@ compute_offload::compute_offload(bool enabled) : enabled_(enabled) {
   if (enabled_) arena_.initialize();
 }
 
+compute_offload::~compute_offload() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return in_flight_ == 0; });
+}
+
+void compute_offload::task_started() {
+  std::lock_guard lock(mutex_);
+  ++in_flight_;
+}
+
+void compute_offload::task_finished() {
+  // Notified under the lock: once the destructor sees 0 this object may be gone, so nothing of
+  // it may be touched after the unlock.
+  std::lock_guard lock(mutex_);
+  if (--in_flight_ == 0) idle_.notify_all();
+}
+
 int run_asio_server(const server_options& options, const std::string& model,
                     const std::string& details, const connection_starter& start_connection) {
   io_context_pool pool(options.threads);

@@ -8,9 +8,11 @@
 // an idle_watchdog belongs to its connection's io_context; compute_offload is thread-safe.
 #pragma once
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -78,30 +80,54 @@ class idle_watchdog {
 
 // Runs /compute on a oneTBB work-stealing arena when enabled (--offload tbb), so a long
 // computation does not block the I/O thread (head-of-line blocking) — the result is posted
-// back to the connection's executor.
+// back to the connection's executor. The destructor waits until every task has run and let
+// go of what it holds (the handler, a work guard on its io_context): oneTBB does not wait for
+// enqueued tasks, and run_asio_server destroys the io_contexts right after this object, so a
+// task finishing later touched a destroyed io_context (ASan, at shutdown).
 class compute_offload {
  public:
   explicit compute_offload(bool enabled);
+  ~compute_offload();
+  compute_offload(const compute_offload&) = delete;
+  compute_offload& operator=(const compute_offload&) = delete;
   bool enabled() const { return enabled_; }
 
   template <class CompletionToken>
   auto async_compute(asio::any_io_executor io, std::uint32_t n, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::uint32_t)>(
         [this, io](auto handler, std::uint32_t units) {
-          // shared_ptr: oneTBB's enqueue wants a copyable functor; Asio handlers are move-only.
-          auto pending = std::make_shared<decltype(handler)>(std::move(handler));
-          auto work = std::make_shared<asio::executor_work_guard<asio::any_io_executor>>(io);
-          arena_.enqueue([pending, work, units] {
+          // oneTBB's enqueue wants a copyable functor (and calls it as const), Asio handlers
+          // are move-only: the functor carries a plain pointer to the handler and its work
+          // guard, which the task hands to the posted completion. So nothing of the call stays
+          // behind in whatever copies of the functor oneTBB keeps, or frees late.
+          struct task_state {
+            decltype(handler) pending;
+            asio::executor_work_guard<asio::any_io_executor> work;
+          };
+          task_state* state = new task_state{std::move(handler), asio::make_work_guard(io)};
+          task_started();
+          arena_.enqueue([this, state, units] {
             const std::uint32_t result = compute_xorshift(units);
-            asio::post(work->get_executor(), [pending, work, result] { std::move(*pending)(result); });
+            std::unique_ptr<task_state> owned(state);
+            const asio::any_io_executor target = owned->work.get_executor();
+            asio::post(target, [owned = std::move(owned), result]() mutable {
+              std::move(owned->pending)(result);
+            });
+            task_finished();  // the last use of this object by the task
           });
         },
         token, n);
   }
 
  private:
+  void task_started();
+  void task_finished();
+
   bool enabled_;
   oneapi::tbb::task_arena arena_;
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  std::size_t in_flight_ = 0;
 };
 
 // Runs an Asio model until SIGINT/SIGTERM: one io_context per --threads, the acceptor and

@@ -118,10 +118,16 @@ std::optional<gateway_result> blocking_connections::gateway_unless_stopped(const
 }
 
 void blocking_connections::serve_connection(int fd) {
-  if (!enter(fd)) {
-    ::close(fd);
-    return;
-  }
+  if (admit(fd)) serve_admitted(fd);
+}
+
+bool blocking_connections::admit(int fd) {
+  if (enter(fd)) return true;
+  ::close(fd);
+  return false;
+}
+
+void blocking_connections::serve_admitted(int fd) {
   // The idle timeout is the socket's receive timeout: a silent client costs this thread at
   // most that long. The send timeout bounds a client that stops reading.
   const timeval timeout{static_cast<time_t>(idle_timeout_.count()), 0};

@@ -63,6 +63,14 @@ class blocking_connections {
   // until its fan-out is over.
   void serve_connection(int fd);
 
+  // serve_connection in two steps, for a server that hands each connection to a new thread:
+  // admit() registers it on the accepting thread (false, and the socket closed, once
+  // stopping), so that stop() waits for it even if its thread has not started yet — a
+  // detached thread that registered itself could do so after stop() returned and this object
+  // was destroyed (UBSan, at shutdown). serve_admitted() then serves it on its own thread.
+  bool admit(int fd);
+  void serve_admitted(int fd);
+
   // Wakes every served connection (shutdown of its socket, end of its sleep, cancellation of
   // its /gateway calls) and waits up to
   // `grace` for them to close. New connections are refused from now on.

@@ -36,8 +36,10 @@ int main(int argc, char** argv) {
 
   std::thread acceptor([&] {
     for (int fd; (fd = listener.accept()) >= 0;)
-      // Detached: the thread's whole life is its connection; stop() waits for them all.
-      std::thread([&connections, fd] { connections.serve_connection(fd); }).detach();
+      // Detached: the thread's whole life is its connection; stop() waits for them all,
+      // admitted here so that it also waits for a thread that has not started yet.
+      if (connections.admit(fd))
+        std::thread([&connections, fd] { connections.serve_admitted(fd); }).detach();
   });
   lab::print_listening(options, listener.port(), "thread_per_request",
                        "a thread per connection and per downstream call");
