@@ -67,4 +67,7 @@ sleep 1
 left=$(ip netns list | grep '^lab-tb-'; ip -o link show | grep -o 'labtb[^:@]*'
        pgrep -af "sshd -f $LAB_TESTBED_DIR|on_host|clush -R exec|10\.213\.0\.|$OUT" | grep -v pgrep)
 [[ -z $left ]] || fail "left after down: $left"
+# The namespaces share this machine's files: a report written over /dev/null once replaced it
+# with a regular file (and broke every later build's `go` and shell redirections).
+[[ -c /dev/null ]] || fail "/dev/null is no longer a character device"
 echo "testbed_e2e: ok (run through 2 load hosts, interrupted run cleaned up)"
