@@ -172,7 +172,13 @@ server_spec parse_server_spec(const json& j, const fs::path& source) {
         fail(source, "expected_failures." + check,
              "must be a non-empty string: the text the check's failure detail contains");
       spec.expected_failures.push_back(check);
-      spec.expected_failure_reasons[check] = reason.get<std::string>();
+      std::string text = reason.get<std::string>();
+      constexpr std::string_view intermittent = "intermittent: ";
+      if (text.rfind(intermittent, 0) == 0 && text.size() > intermittent.size()) {
+        text.erase(0, intermittent.size());
+        spec.intermittent_failures.insert(check);
+      }
+      spec.expected_failure_reasons[check] = text;
     }
   }
   if (j.contains("variants")) {

@@ -88,6 +88,12 @@ TEST(registry, expected_failures_carry_their_reasons) {
   server_spec spec = parse_server_spec(j, "s.json");
   EXPECT_EQ(spec.expected_failures, (std::vector<std::string>{"compute_vectors", "head"}));
   EXPECT_EQ(spec.expected_failure_reasons.at("head"), "body sent after HEAD");
+  EXPECT_TRUE(spec.intermittent_failures.empty());
+  // "intermittent: " marks a failure that may also pass; the prefix is not part of the text.
+  j["expected_failures"] = {{"head", "intermittent: body sent after HEAD"}};
+  spec = parse_server_spec(j, "s.json");
+  EXPECT_EQ(spec.expected_failure_reasons.at("head"), "body sent after HEAD");
+  EXPECT_EQ(spec.intermittent_failures, (std::set<std::string>{"head"}));
   // A bare list would excuse any failure of those checks: refused.
   j["expected_failures"] = json::array({"head"});
   EXPECT_THROW(parse_server_spec(j, "s.json"), registry_error);
