@@ -30,20 +30,6 @@ fs::path find_root() {
   return fs::current_path();
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::string item;
-  for (char c : text + ",") {
-    if (c == ',') {
-      if (!item.empty()) out.push_back(item);
-      item.clear();
-    } else if (c != ' ') {
-      item += c;
-    }
-  }
-  return out;
-}
-
 bool pin_self(const std::vector<int>& cpus) {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -88,7 +74,7 @@ int main(int argc, char** argv) {
   lab::install_child_cleanup_handlers();
 
   std::vector<lab::attack_kind> kinds;
-  for (const auto& name : split_list(attacks_text)) {
+  for (const auto& name : lab::split_name_list(attacks_text)) {
     if (name == "none") kinds.push_back(lab::attack_kind::none);
     else if (name == "slowloris") kinds.push_back(lab::attack_kind::slowloris);
     else if (name == "flood") kinds.push_back(lab::attack_kind::flood);
@@ -124,7 +110,7 @@ int main(int argc, char** argv) {
     for (const auto& spec : specs)
       if (!lab::unavailable_reason(spec, values)) chosen.push_back(spec);
   } else {
-    for (const auto& name : split_list(servers_text)) {
+    for (const auto& name : lab::split_name_list(servers_text)) {
       auto it = std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.name == name; });
       if (it == specs.end()) {
         std::string valid;

@@ -356,4 +356,18 @@ fs::path default_bin_dir(const fs::path& root) {
   return root / "build" / "release" / "bin";
 }
 
+std::vector<std::string> split_name_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  for (char c : text + ",") {
+    if (c == ',') {
+      if (!item.empty()) out.push_back(item);
+      item.clear();
+    } else if (c != ' ') {
+      item += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace lab

@@ -94,4 +94,8 @@ bool command_on_path(const std::string& command);
 // $LAB_BIN if set, else root/build/release/bin.
 std::filesystem::path default_bin_dir(const std::filesystem::path& root);
 
+// "a, b,,c" -> {"a", "b", "c"}: a command line's comma-separated names (--servers, --scenarios),
+// spaces and empty items dropped.
+std::vector<std::string> split_name_list(const std::string& text);
+
 }  // namespace lab

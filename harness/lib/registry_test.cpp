@@ -333,3 +333,8 @@ TEST(registry, default_bin_dir_honours_lab_bin) {
 
 }  // namespace
 }  // namespace lab
+
+TEST(registry, split_name_list_drops_spaces_and_empty_items) {
+  EXPECT_EQ(lab::split_name_list("a, b,,c"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_TRUE(lab::split_name_list("").empty());
+}

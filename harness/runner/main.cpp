@@ -28,20 +28,6 @@ fs::path find_root() {
   return fs::current_path();
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::string item;
-  for (char c : text + ",") {
-    if (c == ',') {
-      if (!item.empty()) out.push_back(item);
-      item.clear();
-    } else if (c != ' ') {
-      item += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -97,14 +83,14 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    common.servers = split_list(servers_text);
+    common.servers = lab::split_name_list(servers_text);
     common.host = host;
     common.verify_jobs = verify_jobs;
     if (app.got_subcommand("list")) return lab::list_command(common);
     if (app.got_subcommand("verify")) return lab::verify_command(common);
 
     static_cast<lab::common_options&>(run) = common;
-    run.scenarios = split_list(scenarios_text);
+    run.scenarios = lab::split_name_list(scenarios_text);
     if (*duration_opt) run.duration_s = duration;
     if (*reps_opt) run.repetitions = repetitions;
     if (*startup_opt) run.startup_runs = startup_runs;
