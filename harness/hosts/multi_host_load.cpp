@@ -42,7 +42,10 @@ std::optional<int> run_to_file(const std::vector<std::string>& argv, const fs::p
   return status;
 }
 
-constexpr const char* fetch_separator = "@@lab-fetch-cpu@@\n";
+// The line between a fetched report and its `times` output. The remote command echoes the
+// marker alone: a newline inside the `sh -c` text ended the echo and left "; cat" a syntax
+// error, so every load host's CPU read as 0 (testbed_e2e checks it is not).
+constexpr const char* fetch_marker = "@@lab-fetch-cpu@@";
 
 // "0m1.23s" (POSIX `times`) in seconds.
 double times_field(const std::string& text) {
@@ -234,7 +237,7 @@ std::vector<std::pair<std::string, std::string>> multi_host_generator::fetch_rep
   std::vector<child_process> children;
   for (const auto& [host, share] : hosts) {
     auto argv = layout_.command_prefix(host, root_);
-    argv.insert(argv.end(), {"sh", "-c", "cat \"$1\"; echo; echo " + std::string(fetch_separator) + "; cat \"$2\"",
+    argv.insert(argv.end(), {"sh", "-c", "cat \"$1\"; echo; echo " + std::string(fetch_marker) + "; cat \"$2\"",
                              "lab-fetch", remote_dir_ + "/" + stem + "." + host + ".json",
                              remote_dir_ + "/" + stem + "." + host + ".cpu"});
     spawn_options so;
@@ -246,9 +249,10 @@ std::vector<std::pair<std::string, std::string>> multi_host_generator::fetch_rep
   for (size_t i = 0; i < hosts.size(); ++i) {
     if (!children[i].wait_for(std::chrono::seconds(30))) children[i].stop(std::chrono::milliseconds(500));
     const std::string text = read_all(base + hosts[i].first);
-    const auto at = text.find(fetch_separator);
+    const std::string separator = std::string(fetch_marker) + "\n";
+    const auto at = text.find(separator);
     out.emplace_back(at == std::string::npos ? "" : text.substr(0, at),
-                     at == std::string::npos ? "" : text.substr(at + std::string(fetch_separator).size()));
+                     at == std::string::npos ? "" : text.substr(at + separator.size()));
     std::error_code ec;
     fs::remove(base + hosts[i].first, ec);
     fs::remove(base + hosts[i].first + ".stderr", ec);

@@ -43,6 +43,7 @@ for m in ms:
     hosts = m["load_hosts"]
     assert [h["host"] for h in hosts] == ["load1", "load2"], hosts
     assert all(h["requests"] > 0 for h in hosts), hosts
+    assert all(h["cpu_s"] > 0 for h in hosts), ("a load host's CPU was not read", hosts)
     assert sum(h["requests"] for h in hosts) == m["requests"], (m["requests"], hosts)
     assert sum(h["connections"] for h in hosts) == m["connections"], hosts
     assert m["server_stats"]["threads_max"] > 0 and m["server_stats"]["cpu_user_s"] + m["server_stats"]["cpu_sys_s"] > 0, m["server_stats"]

@@ -64,6 +64,10 @@ def kinds_of(folder):
 
 def service_kind(service):
     suite = service["context"].get("suite") or (service.get("suite") or {}).get("name") or "?"
+    if service["context"].get("hosts"):
+        # Through a hosts file (--hosts): another layout, never the evidence of a local run
+        # of the same suite (a test-bed run shares one machine's cores by design).
+        return f"{suite}@hosts"
     if suite == "cpu_bound":
         cpus = (service["context"].get("cpu_layout") or {}).get("server_cpus") or []
         return f"cpu_bound@{len(cpus) or '?'}"

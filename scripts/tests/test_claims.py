@@ -49,6 +49,16 @@ def verdict_of(number, folders):
     return next(v for v in claim_checks.evaluate_all(evidence) if v.claim.number == number)
 
 
+def test_a_run_through_hosts_is_its_own_kind(tmp_path):
+    local = write_service(tmp_path / "20260101T000000Z-quick", "quick", SERVERS)
+    through = write_service(tmp_path / "20260102T000000Z-quick", "quick", SERVERS)
+    data = json.loads((through / "results.json").read_text())
+    data["context"]["hosts"] = {"roles": {"server": "srv", "load": ["load1", "load2"]}}
+    (through / "results.json").write_text(json.dumps(data))
+    chosen = runs.newest_by_kind([local, through])
+    assert chosen["quick"].folder == local and chosen["quick@hosts"].folder == through
+
+
 # ---- the CLI -----------------------------------------------------------------------------
 
 def test_help_names_the_options(capsys):
