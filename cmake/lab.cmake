@@ -55,7 +55,10 @@ function(lab_discover_tests target)
     list(APPEND properties LABELS "${ARG_LABELS}")
   endif()
   if(ARG_RESOURCE_LOCK)
-    list(APPEND properties RESOURCE_LOCK ${ARG_RESOURCE_LOCK})
+    # COST: ctest -j starts the costliest tests first. The tests under a lock run one at a
+    # time, so they go first and the other core fills with the rest beside them; without it
+    # (a fresh clone has no CTestCostData.txt) they came last in test order and ran alone.
+    list(APPEND properties RESOURCE_LOCK ${ARG_RESOURCE_LOCK} COST 1000)
   endif()
   if(ARG_RUN_SERIAL)
     list(APPEND properties RUN_SERIAL TRUE)
