@@ -20,7 +20,7 @@ class beast_callbacks final : public bhttp::basic_parser<true> {
   beast_callbacks(std::string& target, int& version, method& verb)
       : target_(target), version_(version), verb_(verb) {
     header_limit(max_header_bytes);
-    body_limit(max_body_bytes);
+    body_limit(max_body_bytes);  // a Content-Length over it: 413 as soon as the header is read
     eager(true);  // parse header and body in one put() when both are there
   }
 
@@ -49,6 +49,13 @@ class beast_callbacks final : public bhttp::basic_parser<true> {
   // its body would be read as the next request — a smuggling vector.
   void on_header_impl(beast::error_code& ec) override {
     if (final_coding_chunked_ == false) ec = bhttp::error::bad_transfer_encoding;
+    // A chunked body's limit is counted in on_chunk_header_impl, not by Beast: Beast 1.81
+    // takes a chunk's size off its body_limit before it parses the chunk's extensions, which
+    // read up to the end of the buffer, so an extension cut by the end of a read gives
+    // need_more *after* the subtraction; the line is parsed again with the next read and its
+    // size taken off twice — a 413 for a body under 1 MiB that the same bytes in one read did
+    // not get (request_parser_fuzz found it).
+    if (final_coding_chunked_ == true) body_limit(boost::none);
   }
   // The last coding of the last Transfer-Encoding line (case-insensitive, spaces trimmed).
   static bool ends_in_chunked(beast::string_view value) {
@@ -63,7 +70,14 @@ class beast_callbacks final : public bhttp::basic_parser<true> {
   std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
     return body.size();
   }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  // Called once per chunk, after its line (size and extensions) parsed whole.
+  void on_chunk_header_impl(std::uint64_t size, beast::string_view, beast::error_code& ec) override {
+    if (size > max_body_bytes - chunked_bytes_) {
+      ec = bhttp::error::body_limit;
+      return;
+    }
+    chunked_bytes_ += size;
+  }
   std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
                                  beast::error_code&) override {
     return body.size();
@@ -74,6 +88,7 @@ class beast_callbacks final : public bhttp::basic_parser<true> {
   int& version_;
   method& verb_;
   std::optional<bool> final_coding_chunked_;  // set once a Transfer-Encoding line is seen
+  std::uint64_t chunked_bytes_ = 0;            // chunk sizes announced so far
 };
 
 // The contract's limit: the header section, from the request line's first byte through the
