@@ -9,6 +9,9 @@ bound, per scenario and overall, and the median spread; --json writes the same a
 --repetitions N recomputes every point from its first N repetitions only (the measurements),
 so protocols with different repetition counts compare fairly: the min–max range of 10 values
 is wider than that of 3 from the same distribution.
+--within-start groups instead the measurements of one server start that repeat the same request
+(scenarios with the same path, connections and pipeline, as in the spread_floor suite): their
+spread is the machine's moment-to-moment noise, without what a fresh start changes.
 Closed-loop and open-loop points are counted apart (an open-loop point's throughput is the
 offered rate whenever the server keeps up, so its spread says little); the targets are judged
 on closed-loop points.
@@ -57,6 +60,30 @@ def first_repetitions(service, n):
                 {"median": triple[0], "min": triple[1], "max": triple[2]}
         aggregates.append(agg)
     return dict(service, aggregates=aggregates)
+
+
+def within_start_points(service):
+    """[(group, {metric short name: spread})]: one group per (server, repetition, path,
+    connections, pipeline) measured at least twice in that start (closed loop only)."""
+    groups = {}
+    for m in service.get("measurements") or []:
+        if m.get("status", "ok") != "ok" or m.get("search_step") or res.load_of(m) != "closed":
+            continue
+        key = (m["server"], m.get("repetition", 0), m.get("path"), m.get("connections"),
+               m.get("pipeline", 1))
+        groups.setdefault(key, []).append(m)
+    out = []
+    for (server, repetition, path, connections, pipeline), ms in sorted(groups.items(), key=str):
+        if len(ms) < 2:
+            continue
+        spreads = {}
+        for metric, _, _ in TARGETS:
+            triple = res.median_min_max([metric.from_measurement(m) for m in ms])
+            spreads[metric.short] = res.spread(triple)
+        group = {"server": server, "repetition": repetition, "path": path,
+                 "connections": connections, "pipeline": pipeline, "measurements": len(ms)}
+        out.append((group, spreads))
+    return out
 
 
 def summarize(points):
@@ -121,6 +148,9 @@ def main(argv=None):
                                          for m, b, t in TARGETS))
     parser.add_argument("runs", nargs="+", metavar="RUN", help="run folders (results.json)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--within-start", action="store_true",
+                        help="spread of the same request measured repeatedly within one server "
+                             "start (suite spread_floor) instead of across repetitions")
     parser.add_argument("--repetitions", type=int, metavar="N",
                         help="use only each point's first N repetitions (compare protocols "
                              "with different counts at the same N)")
@@ -143,6 +173,21 @@ def main(argv=None):
                 return 2
             service = first_repetitions(service, args.repetitions)
             reps = f"first {args.repetitions} of {reps}"
+        if args.within_start:
+            points = within_start_points(service)
+            out[str(folder)] = {"within_start": summarize(points) if points else None,
+                                "groups": [dict(g, spreads=sp) for g, sp in points]}
+            if not args.json:
+                print(f"{folder} (within one server start)")
+                if not points:
+                    print("  no request measured twice within a start (see suite spread_floor)")
+                for g, sp in points:
+                    print(f"  {g['server']} start {g['repetition']} {g['path']} c={g['connections']}"
+                          f" ×{g['measurements']}: " + ", ".join(
+                              f"{k} {v:.1%}" for k, v in sp.items() if v is not None))
+                if points:
+                    print(f"  all: {fmt_summary(summarize(points))}")
+            continue
         report = spread_report(service)
         out[str(folder)] = report
         if not args.json:

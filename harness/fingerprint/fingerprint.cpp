@@ -19,6 +19,8 @@
 #include <fstream>
 #include <numeric>
 #include <random>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -293,6 +295,50 @@ figure_stats summarize_samples(std::vector<double> samples) {
   return s;
 }
 
+std::map<std::string, std::string> cpu_identity(const std::string& cpuinfo) {
+  std::map<std::string, std::string> fields;
+  std::istringstream in(cpuinfo);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) {
+      if (!fields.empty()) break;  // the first CPU's block only
+      continue;
+    }
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    auto trim = [](std::string t) {
+      const auto b = t.find_first_not_of(" \t");
+      const auto e = t.find_last_not_of(" \t");
+      return b == std::string::npos ? std::string{} : t.substr(b, e - b + 1);
+    };
+    fields.emplace(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
+  }
+  std::map<std::string, std::string> out;
+  auto get = [&](const char* key) {
+    auto it = fields.find(key);
+    return it == fields.end() ? std::string{"?"} : it->second;
+  };
+  if (fields.empty()) return out;
+  out["cpu_family_model_stepping"] = get("cpu family") + "/" + get("model") + "/" + get("stepping");
+  out["cpu_microcode"] = get("microcode");
+  out["cpu_cache_size"] = get("cache size");
+  out["cpu_bogomips"] = get("bogomips");
+  std::set<std::string> flags;
+  {
+    std::istringstream words(get("flags"));
+    for (std::string w; words >> w;) flags.insert(w);
+  }
+  std::string features;
+  for (const char* flag : {"avx2", "avx512f", "avx512_bf16", "avx512_vp2intersect", "sha_ni", "vaes", "erms",
+                           "fsrm", "ibrs_enhanced", "constant_tsc", "nonstop_tsc", "hypervisor"}) {
+    if (!flags.count(flag)) continue;
+    if (!features.empty()) features += ' ';
+    features += flag;
+  }
+  out["cpu_features"] = features;
+  return out;
+}
+
 std::string format_size(size_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB"};
   int unit = 0;
@@ -325,6 +371,12 @@ fingerprint run_fingerprint(const fingerprint_options& options) {
   fp.system["clocksources_available"] =
       first_line("/sys/devices/system/clocksource/clocksource0/available_clocksource");
   fp.system["transparent_hugepage"] = first_line("/sys/kernel/mm/transparent_hugepage/enabled");
+  {
+    std::ifstream in("/proc/cpuinfo");
+    std::stringstream text;
+    text << in.rdbuf();
+    for (auto& [key, value] : cpu_identity(text.str())) fp.system[key] = value;
+  }
   // Another kernel build may mitigate CPU vulnerabilities differently: syscalls, context
   // switches and indirect branches (interpreters, JITs) pay for it.
   {

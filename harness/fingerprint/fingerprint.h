@@ -63,4 +63,11 @@ fingerprint fingerprint_from_json(const nlohmann::json& j);
 // visits every slot before it repeats): next[i] is the slot after i. Deterministic in seed.
 std::vector<size_t> random_cycle(size_t n, unsigned long long seed);
 
+// What /proc/cpuinfo says of the first CPU that the model name hides: a VM may show every host
+// as "AMD EPYC", while family/model tell the generation apart (26/2 is Zen 5), and the
+// microcode, cache size, the TSC rate behind bogomips and a few instruction-set flags tell hosts
+// of one generation apart. Keys: cpu_family_model_stepping, cpu_microcode, cpu_cache_size,
+// cpu_bogomips, cpu_features (the listed flags present, in this order).
+std::map<std::string, std::string> cpu_identity(const std::string& cpuinfo);
+
 }  // namespace lab

@@ -115,3 +115,21 @@ TEST(FingerprintTool, JsonAndErrors) {
 }
 
 }  // namespace
+
+// Two hosts a VM names alike ("AMD EPYC") must still tell apart: family/model, microcode,
+// cache, the TSC-derived bogomips and the listed flags, from the first CPU's block only.
+TEST(FingerprintCpuIdentity, ReadsWhatTheModelNameHides) {
+  const std::string cpuinfo =
+      "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel\t\t: 2\n"
+      "model name\t: AMD EPYC\nstepping\t: 1\nmicrocode\t: 0x1000065\ncache size\t: 1024 KB\n"
+      "flags\t\t: fpu avx2 sha_ni hypervisor avx512f fsrm\nbogomips\t: 5192.24\n\n"
+      "processor\t: 1\ncpu family\t: 25\nmodel\t\t: 17\nflags\t\t: fpu\n";
+  auto id = lab::cpu_identity(cpuinfo);
+  EXPECT_EQ(id.at("cpu_family_model_stepping"), "26/2/1");
+  EXPECT_EQ(id.at("cpu_microcode"), "0x1000065");
+  EXPECT_EQ(id.at("cpu_cache_size"), "1024 KB");
+  EXPECT_EQ(id.at("cpu_bogomips"), "5192.24");
+  EXPECT_EQ(id.at("cpu_features"), "avx2 avx512f sha_ni fsrm hypervisor");
+  EXPECT_TRUE(lab::cpu_identity("").empty());
+  EXPECT_EQ(lab::cpu_identity("cpu family\t: 23\n").at("cpu_family_model_stepping"), "23/?/?");
+}

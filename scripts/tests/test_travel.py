@@ -216,6 +216,29 @@ def test_compare_marks_by_the_u_test(tmp_path, capsys):
     assert "smallest possible p is 0.10" in text
 
 
+def test_spread_within_one_start_groups_repeats_of_the_same_request(capsys, tmp_path):
+    def m(server, rep, scenario, rps, path="/json"):
+        return {"server": server, "scenario": scenario, "path": path, "connections": 256,
+                "pipeline": 1, "load": "closed", "repetition": rep, "requests_per_s": rps,
+                "server_stats": {"cpu_us_per_request": 10.0}, "latency_us": {"p99": 1000}}
+    service = {"measurements": [
+        m("a", 0, "json_a", 100), m("a", 0, "json_b", 110), m("a", 0, "json_c", 105),
+        m("a", 1, "json_a", 50),                                  # alone in its start: no group
+        m("b", 0, "json_a", 100), m("b", 0, "plain", 300, path="/plaintext")]}
+    points = spread.within_start_points(service)
+    assert [(g["server"], g["repetition"], g["measurements"]) for g, _ in points] == [("a", 0, 3)]
+    assert points[0][1]["req/s"] == pytest.approx(10 / 105)
+    assert points[0][1]["CPU/req"] == 0
+    run = tmp_path / "run"
+    run.mkdir()
+    data = json.loads((SERVICE_RUN / "results.json").read_text())
+    data["measurements"] = service["measurements"]
+    (run / "results.json").write_text(json.dumps(data))
+    assert spread.main([str(run), "--within-start"]) == 0
+    out = capsys.readouterr().out
+    assert "a start 0 /json c=256 ×3: req/s 9.5%" in out and "all: req/s ≤5%: 0/1" in out
+
+
 def test_spread_from_the_first_repetitions(capsys):
     data = json.loads((SERVICE_RUN / "results.json").read_text())
     two = spread.first_repetitions(data, 2)
